@@ -1,0 +1,46 @@
+import { Command, CommanderError } from "commander";
+import { registerConfigCommands } from "./commands/config.js";
+import { UserError } from "./user-error.js";
+
+/**
+ * The `trellis` command. Each command group lives in cli/commands/<group>.ts and registers itself
+ * here; names and flags follow the Cilium CLI and kubectl so their users' habits carry over.
+ */
+export function buildProgram(): Command {
+  const program = new Command("trellis")
+    .description("Multi-cluster networking: connect clusters, global services, identity-based policy.")
+    .version(process.env.npm_package_version ?? "0.1.0")
+    .showHelpAfterError()
+    .configureHelp({ sortSubcommands: true });
+  registerConfigCommands(program);
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram().exitOverride();
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode; // commander already printed the message
+    if (e instanceof UserError) {
+      process.stderr.write(`Error: ${e.message}\n`);
+      return e.exitCode;
+    }
+    // Every error says what went wrong in its message; the stack is for bug reports only.
+    const err = e as Error;
+    process.stderr.write(`Error: ${process.env.TRELLIS_DEBUG ? (err.stack ?? String(e)) : (err.message ?? String(e))}\n`);
+    return 1;
+  }
+}
+
+// Run when executed directly (bin/trellis.js imports this module for its side effect).
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`Error: ${String(e)}\n`);
+    process.exitCode = 1;
+  },
+);
