@@ -1,0 +1,108 @@
+import { run, runJson } from "../util/exec.js";
+import {
+  ADMIN_IP,
+  ADMIN_LINK,
+  FABRIC_BRIDGE,
+  FABRIC_NETNS,
+  isLabNetns,
+  SERVICES_CIDR,
+  UNDERLAY_PREFIX_LEN,
+  type LabClusterPlan,
+  type LabHost,
+} from "./address-plan.js";
+import { deleteNetns, ensureNetns, listNetns } from "./netns.js";
+
+/**
+ * The lab's wiring: a fabric namespace holding the underlay bridge, one namespace per control plane
+ * and per node, each with an `eth0` veth into the bridge, and one veth from the root namespace (the
+ * admin workstation) into the bridge with routes for the lab's ranges only. Every step checks what
+ * exists first, so `lab up` can be run again after a half-finished run.
+ */
+
+interface LinkRow {
+  ifname: string;
+  operstate?: string;
+  master?: string;
+}
+
+async function links(netns?: string): Promise<Map<string, LinkRow>> {
+  const rows = await runJson<LinkRow[]>("ip", [...(netns ? ["-n", netns] : []), "-j", "link", "show"]);
+  return new Map(rows.map((r) => [r.ifname, r]));
+}
+
+async function ensureFabric(existing: Set<string>): Promise<void> {
+  await ensureNetns(FABRIC_NETNS, existing);
+  const l = await links(FABRIC_NETNS);
+  if (!l.has(FABRIC_BRIDGE)) {
+    await run("ip", ["-n", FABRIC_NETNS, "link", "add", FABRIC_BRIDGE, "type", "bridge"]);
+  }
+  await run("ip", ["-n", FABRIC_NETNS, "link", "set", FABRIC_BRIDGE, "up"]);
+}
+
+/** A veth from `netns` (eth0, with the host's address) into the fabric bridge. */
+async function ensureHost(host: LabHost, existing: Set<string>, options: { forwarding: boolean }): Promise<void> {
+  await ensureNetns(host.netns, existing);
+  const inside = await links(host.netns);
+  if (!inside.has("eth0")) {
+    const fabric = await links(FABRIC_NETNS);
+    if (fabric.has(host.fabricPort)) await run("ip", ["-n", FABRIC_NETNS, "link", "del", host.fabricPort]);
+    await run("ip", ["-n", FABRIC_NETNS, "link", "add", host.fabricPort, "type", "veth", "peer", "name", "eth0", "netns", host.netns]);
+  }
+  await run("ip", ["-n", FABRIC_NETNS, "link", "set", host.fabricPort, "master", FABRIC_BRIDGE, "up"]);
+  await run("ip", ["-n", host.netns, "addr", "replace", `${host.ip}/${UNDERLAY_PREFIX_LEN}`, "dev", "eth0"]);
+  await run("ip", ["-n", host.netns, "link", "set", "eth0", "up"]);
+  await run("ip", ["-n", host.netns, "link", "set", "lo", "up"]);
+  if (options.forwarding) {
+    await run("ip", ["netns", "exec", host.netns, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+  }
+}
+
+async function ensureAdmin(): Promise<void> {
+  const root = await links();
+  if (!root.has(ADMIN_LINK)) {
+    await run("ip", ["link", "add", ADMIN_LINK, "type", "veth", "peer", "name", "admin", "netns", FABRIC_NETNS]);
+  }
+  await run("ip", ["-n", FABRIC_NETNS, "link", "set", "admin", "master", FABRIC_BRIDGE, "up"]);
+  // The /16 gives the root namespace a connected route to the underlay and nothing else.
+  await run("ip", ["addr", "replace", `${ADMIN_IP}/${UNDERLAY_PREFIX_LEN}`, "dev", ADMIN_LINK]);
+  await run("ip", ["link", "set", ADMIN_LINK, "up"]);
+}
+
+/** Builds (or completes) the wiring for these clusters. */
+export async function applyTopology(clusters: readonly LabClusterPlan[]): Promise<void> {
+  const existing = new Set(await listNetns());
+  await ensureFabric(existing);
+  await ensureAdmin();
+  for (const c of clusters) {
+    await ensureHost(c.controlPlane, existing, { forwarding: false });
+    for (const n of c.nodes) await ensureHost(n, existing, { forwarding: true });
+  }
+}
+
+/** The route that makes one cluster's service and load-balancer range reachable from the admin namespace. */
+export async function routeServicesVia(gatewayIp: string): Promise<void> {
+  await run("ip", ["route", "replace", SERVICES_CIDR, "via", gatewayIp, "dev", ADMIN_LINK]);
+}
+
+/**
+ * Removes every namespace the lab made (stopping the processes inside first) and the admin link.
+ * Works from names alone, so it also cleans up after a crash or a half-finished `up`.
+ */
+export async function teardownTopology(): Promise<{ namespaces: string[] }> {
+  const all = (await listNetns()).filter(isLabNetns);
+  // Pods and nodes first, the fabric last, so no process loses its network while others still run.
+  const order = [...all.filter((n) => n !== FABRIC_NETNS), ...all.filter((n) => n === FABRIC_NETNS)];
+  for (const ns of order) await deleteNetns(ns);
+  const root = await links();
+  if (root.has(ADMIN_LINK)) await run("ip", ["link", "del", ADMIN_LINK], { allowFailure: true });
+  return { namespaces: order };
+}
+
+/** What of the lab exists in the kernel right now (for `lab status` and the leak checks of tests). */
+export async function labKernelState(): Promise<{ namespaces: string[]; adminLink: boolean; rootRoutes: string[] }> {
+  const namespaces = (await listNetns()).filter(isLabNetns);
+  const adminLink = (await links()).has(ADMIN_LINK);
+  const routes = await runJson<{ dst: string; dev?: string }[]>("ip", ["-j", "route", "show"]);
+  const rootRoutes = routes.filter((r) => r.dev === ADMIN_LINK).map((r) => r.dst);
+  return { namespaces, adminLink, rootRoutes };
+}
