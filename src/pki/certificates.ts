@@ -7,7 +7,10 @@ import { webcrypto, X509Certificate, randomBytes } from "node:crypto";
  * certificates whose common name is the etcd user (etcd maps a client certificate's CN to a user
  * when --client-cert-auth is on). ECDSA P-256, PEM in and out.
  */
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+type CryptoKey = webcrypto.CryptoKey;
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
 const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
 const DAY_MS = 86_400_000;
