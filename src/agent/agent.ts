@@ -1,0 +1,314 @@
+import { mkdirSync } from "node:fs";
+import type { Server } from "node:http";
+import { join } from "node:path";
+import { identityRangeOf } from "../cluster/index.js";
+import { LinuxDatapath } from "../datapath/linux/linux-datapath.js";
+import { podMtu } from "../datapath/mtu.js";
+import { routerIP } from "../datapath/node-addressing.js";
+import type { Datapath, DatapathMode, DesiredNodeState } from "../datapath/types.js";
+import { IpAllocator } from "../ipam/allocator.js";
+import type { KvStore, Lease } from "../kvstore/kvstore.js";
+import { subsystemLogger, type Logger } from "../log/logger.js";
+import { parseClusterSettings, type ClusterSettings } from "../resources/cluster-settings.js";
+import { keys } from "../resources/keys.js";
+import type { PodSpec } from "../resources/pod.js";
+import { decodeIpcache, encodeIpcache, ipcacheKey, type IpcacheEntry } from "../state/index.js";
+import { nodeKey } from "../state/keys.js";
+import { LABEL_SOURCE_K8S, POD_NAMESPACE_LABEL, POLICY_CLUSTER_LABEL, labelToString, parseLabel, type Label } from "../state/labels.js";
+import { decodeNode, encodeNode, type NodeRecord } from "../state/node.js";
+import { Syncer } from "../state/syncer.js";
+import { RecordWatcher } from "../state/watcher.js";
+import { runJson } from "../util/exec.js";
+import { listenUnix } from "../util/unix-http.js";
+import { agentRoutes } from "./api-routes.js";
+import { DatapathController } from "./datapath-controller.js";
+import { EndpointStore, type Endpoint } from "./endpoint-store.js";
+import { IdentityAllocator } from "./identity-allocator.js";
+import { NodeCache } from "./node-cache.js";
+
+export interface AgentOptions {
+  readonly store: KvStore;
+  readonly nodeName: string;
+  readonly nodeIP: string;
+  readonly uplink: string;
+  /** Where the agent keeps its files (IPAM, endpoints) and its API socket. */
+  readonly stateDir: string;
+  readonly socketPath?: string;
+  /** For unit tests: a recording datapath instead of the kernel. */
+  readonly datapath?: Datapath;
+  readonly logger?: Logger;
+}
+
+export interface EndpointRequest {
+  readonly containerId: string;
+  readonly ifName: string;
+  readonly netns: string;
+  readonly hostIfName: string;
+  readonly ip: string;
+  readonly podName: string;
+  readonly podNamespace: string;
+}
+
+async function waitForKey(store: KvStore, key: string, what: string, log: Logger): Promise<Buffer> {
+  let warned = false;
+  for (;;) {
+    try {
+      const kv = await store.get(key);
+      if (kv) return kv.value;
+    } catch (e) {
+      if (!warned) log.warn({ err: (e as Error).message }, `waiting for ${what}`);
+      warned = true;
+    }
+    if (!warned) log.info(`waiting for ${what} (${key})`);
+    warned = true;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * The per-node agent: registers its node, publishes the node record and an ipcache entry (with a
+ * security identity) per local pod, watches every node of its cluster, and programs the kernel
+ * through one datapath reconciler. Serves the local API the CNI plugin and the CLI use.
+ */
+export class Agent {
+  readonly log: Logger;
+  readonly nodes = new NodeCache();
+  settings!: ClusterSettings;
+  podCIDR!: string;
+  ipam!: IpAllocator;
+  endpoints!: EndpointStore;
+  identities!: IdentityAllocator;
+  controller!: DatapathController;
+  private syncer!: Syncer;
+  private nodeWatcher!: RecordWatcher<NodeRecord>;
+  private server: Server | undefined;
+  private readonly startedAt = new Date();
+  private underlayMtu = 1500;
+  /** IP -> entry, for every endpoint of the cluster (remote clusters join in the mesh). */
+  private readonly ipcache = new Map<string, IpcacheEntry>();
+  private ipcacheWatcher!: RecordWatcher<IpcacheEntry>;
+  private ready = false;
+  private lease: Lease | undefined;
+
+  constructor(readonly options: AgentOptions) {
+    this.log = options.logger ?? subsystemLogger("agent", { node: options.nodeName });
+  }
+
+  get socketPath(): string {
+    return this.options.socketPath ?? join(this.options.stateDir, "agent.sock");
+  }
+
+  get mode(): DatapathMode {
+    return this.settings.datapathMode;
+  }
+
+  async start(): Promise<void> {
+    const { store, nodeName, nodeIP } = this.options;
+    mkdirSync(this.options.stateDir, { recursive: true });
+    this.settings = parseClusterSettings((await waitForKey(store, keys.clusterSettings(), "the cluster settings", this.log)).toString());
+    const cluster = this.settings.name;
+    this.log.info({ cluster, id: this.settings.id, mode: this.settings.datapathMode }, "cluster settings loaded");
+
+    // Like a kubelet registering its Node: the operator answers with a pod CIDR.
+    await store.put(keys.nodeRegistration(nodeName), JSON.stringify({ name: nodeName, ip: nodeIP, registeredAt: new Date().toISOString() }));
+    const cidrValue = await waitForKey(store, keys.nodeCIDR(nodeName), "a pod CIDR from the operator", this.log);
+    this.podCIDR = (JSON.parse(cidrValue.toString()) as { podCIDR: string }).podCIDR;
+    this.log.info({ podCIDR: this.podCIDR }, "pod CIDR assigned");
+
+    const uplink = await runJson<{ mtu?: number }[]>("ip", ["-j", "link", "show", "dev", this.options.uplink]);
+    this.underlayMtu = uplink[0]?.mtu ?? 1500;
+    this.ipam = await IpAllocator.open({ cidr: this.podCIDR, stateFile: join(this.options.stateDir, "ipam.json") });
+    this.endpoints = new EndpointStore(join(this.options.stateDir, "endpoints.json"));
+
+    this.syncer = new Syncer(store, { canaryKey: undefined, logger: this.log.child({ subsys: "syncer" }) });
+    this.syncer.start();
+    this.identities = new IdentityAllocator(store, identityRangeOf(this.settings.id, this.settings.maxConnectedClusters), nodeIP, () => this.identityLease(), this.log.child({ subsys: "identity" }));
+
+    const datapath = this.options.datapath ?? new LinuxDatapath({ logger: this.log.child({ subsys: "datapath" }) });
+    this.controller = new DatapathController(datapath, () => this.desiredState(), this.log.child({ subsys: "datapath" }));
+
+    this.syncer.upsert(
+      nodeKey(cluster, nodeName),
+      encodeNode({
+        name: nodeName,
+        cluster,
+        clusterId: this.settings.id,
+        ipAddresses: [
+          { type: "InternalIP", ip: nodeIP },
+          { type: "CiliumInternalIP", ip: routerIP(this.podCIDR) },
+        ],
+        ipv4AllocCidr: this.podCIDR,
+        source: "local",
+      }),
+    );
+
+    this.nodeWatcher = new RecordWatcher(store, {
+      prefix: `cilium/state/nodes/v1/${cluster}/`,
+      decode: (k, v) => decodeNode(k, v),
+      onEvent: (e) => {
+        if (e.type === "upsert") this.nodes.upsert("local", e.record);
+        else if (e.type === "delete" && e.previous) this.nodes.delete("local", e.previous.cluster, e.previous.name);
+        if (e.type !== "synced" || this.ready) void this.controller.sync().catch(() => undefined);
+      },
+      logger: this.log.child({ subsys: "nodes" }),
+    });
+
+    this.ipcacheWatcher = new RecordWatcher(store, {
+      prefix: "cilium/state/ip/v1/default/",
+      decode: (k, v) => decodeIpcache(k, v),
+      onEvent: (e) => {
+        if (e.type === "upsert") this.ipcache.set(e.record.ip, e.record);
+        else if (e.type === "delete" && e.previous) this.ipcache.delete(e.previous.ip);
+      },
+      logger: this.log.child({ subsys: "ipcache" }),
+    });
+
+    await this.identities.ready();
+    await this.garbageCollect();
+    for (const ep of this.endpoints.list()) this.publishEndpoint(ep);
+    this.syncer.markInitialSyncDone();
+
+    await this.controller.sync().catch((e: Error) => this.log.error({ err: e.message }, "initial datapath reconcile failed"));
+    this.controller.start();
+    this.server = await listenUnix(agentRoutes(this), this.socketPath);
+    this.ready = true;
+    this.log.info({ socket: this.socketPath, endpoints: this.endpoints.list().length }, "agent ready");
+  }
+
+  async stop(): Promise<void> {
+    this.ready = false;
+    this.controller?.stop();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    await this.nodeWatcher?.stop();
+    await this.ipcacheWatcher?.stop();
+    await this.identities?.stop();
+    await this.syncer?.stop();
+  }
+
+  desiredState(): DesiredNodeState | undefined {
+    if (!this.podCIDR) return undefined;
+    return {
+      mode: this.settings.datapathMode,
+      local: { name: this.options.nodeName, cluster: this.settings.name, nodeIP: this.options.nodeIP, podCIDR: this.podCIDR, uplink: this.options.uplink },
+      peers: this.nodes.peers({ cluster: this.settings.name, name: this.options.nodeName }),
+      endpoints: this.endpoints.list().map((e) => ({ ip: e.ip, hostIfName: e.hostIfName, containerId: e.containerId })),
+    };
+  }
+
+  status(): Record<string, unknown> {
+    return {
+      node: this.options.nodeName,
+      cluster: this.settings?.name,
+      clusterId: this.settings?.id,
+      ready: this.ready,
+      startedAt: this.startedAt.toISOString(),
+      nodeIP: this.options.nodeIP,
+      podCIDR: this.podCIDR,
+      datapath: {
+        mode: this.settings?.datapathMode,
+        reconciles: this.controller?.reconciles ?? 0,
+        failures: this.controller?.failures ?? 0,
+        lastAt: this.controller?.last.at?.toISOString(),
+        lastError: this.controller?.last.error,
+        problems: this.controller?.last.report?.problems.map((p) => p.message) ?? [],
+      },
+      endpoints: this.endpoints?.list().length ?? 0,
+      nodes: this.nodes.all().length,
+      kvstore: { syncer: this.syncer?.getStats(), nodeWatcherSynced: this.nodeWatcher?.synced ?? false },
+    };
+  }
+
+  podMtu(): number {
+    return podMtu(this.settings.datapathMode, this.underlayMtu);
+  }
+
+  ipcacheView(): { ip: string; identity: number; hostIp?: string; pod?: string; source: string }[] {
+    return [...this.ipcache.values()]
+      .map((e) => ({ ip: e.ip, identity: e.identity, hostIp: e.hostIp, pod: e.k8sPodName ? `${e.k8sNamespace}/${e.k8sPodName}` : undefined, source: this.settings.name }))
+      .sort((a, b) => a.ip.localeCompare(b.ip, "en", { numeric: true }));
+  }
+
+  /** Security labels of a pod: its labels, its namespace, and the cluster it belongs to. */
+  async podLabels(namespace: string, name: string): Promise<Label[]> {
+    const kv = await this.options.store.get(keys.pod(namespace, name));
+    const podLabels = kv ? ((JSON.parse(kv.value.toString()) as PodSpec).labels ?? {}) : {};
+    const labels: Label[] = Object.entries(podLabels).map(([key, value]) => ({ source: LABEL_SOURCE_K8S, key, value }));
+    labels.push({ source: LABEL_SOURCE_K8S, key: POD_NAMESPACE_LABEL, value: namespace });
+    labels.push({ source: LABEL_SOURCE_K8S, key: POLICY_CLUSTER_LABEL, value: this.settings.name });
+    return labels.sort((a, b) => a.key.localeCompare(b.key));
+  }
+
+  async addEndpoint(req: EndpointRequest): Promise<Endpoint> {
+    const held = await this.ipam.get(`${req.containerId}/${req.ifName}`);
+    if (!held || held.ip !== req.ip) {
+      throw new Error(`IP ${req.ip} is not allocated to ${req.containerId}/${req.ifName} on this node; allocate it with POST /v1/ipam first`);
+    }
+    const labels = await this.podLabels(req.podNamespace, req.podName);
+    const identity = await this.identities.allocate(labels);
+    const ep: Endpoint = { ...req, identity, labels: labels.map(labelToString), createdAt: new Date().toISOString() };
+    await this.endpoints.put(ep);
+    this.publishEndpoint(ep);
+    const report = await this.controller.sync();
+    if (report.problems.length) throw new Error(`datapath could not be programmed for ${req.ip}: ${report.problems.map((p) => p.message).join("; ")}`);
+    this.log.info({ pod: `${req.podNamespace}/${req.podName}`, ip: req.ip, identity }, "endpoint created");
+    return ep;
+  }
+
+  async removeEndpoint(containerId: string): Promise<boolean> {
+    const ep = await this.endpoints.remove(containerId);
+    if (!ep) return false;
+    this.syncer.delete(ipcacheKey(ep.ip));
+    if (!this.endpoints.list().some((o) => o.identity === ep.identity)) {
+      await this.identities.release(ep.labels.map(parseLabel)).catch((e: Error) => this.log.warn({ err: e.message }, "could not drop identity reference"));
+    }
+    await this.controller.sync().catch(() => undefined);
+    this.log.info({ pod: `${ep.podNamespace}/${ep.podName}`, ip: ep.ip }, "endpoint removed");
+    return true;
+  }
+
+  private publishEndpoint(ep: Endpoint): void {
+    this.syncer.upsert(
+      ipcacheKey(ep.ip),
+      encodeIpcache({ ip: ep.ip, identity: ep.identity, hostIp: this.options.nodeIP, k8sNamespace: ep.podNamespace, k8sPodName: ep.podName }),
+    );
+  }
+
+  private async identityLease(): Promise<Lease> {
+    if (!this.lease || this.lease.lost) this.lease = await this.options.store.grantLease(900);
+    return this.lease;
+  }
+
+  /**
+   * After a restart: endpoints whose pod was deleted while the agent was down are removed, and
+   * addresses held by no endpoint (a CNI ADD that died half-way) are released.
+   */
+  private async garbageCollect(): Promise<void> {
+    for (const ep of this.endpoints.list()) {
+      const pod = await this.options.store.get(keys.pod(ep.podNamespace, ep.podName));
+      if (!pod) {
+        this.log.info({ pod: `${ep.podNamespace}/${ep.podName}`, ip: ep.ip }, "pod deleted while the agent was down; removing its endpoint");
+        await this.endpoints.remove(ep.containerId);
+        await this.ipam.release(`${ep.containerId}/${ep.ifName}`);
+        this.syncer.delete(ipcacheKey(ep.ip));
+      }
+    }
+    // ipcache entries the previous run published for pods that are gone (their lease outlives us).
+    const mine = new Set(this.endpoints.list().map((e) => e.ip));
+    const { kvs } = await this.options.store.list("cilium/state/ip/v1/default/");
+    for (const kv of kvs) {
+      const r = decodeIpcache(kv.key, kv.value);
+      if (r.ok && r.record.hostIp === this.options.nodeIP && !mine.has(r.record.ip)) {
+        this.log.info({ ip: r.record.ip }, "removing a stale ipcache entry left by an earlier run");
+        await this.options.store.delete(kv.key);
+      }
+    }
+    const owners = new Set(this.endpoints.list().map((e) => `${e.containerId}/${e.ifName}`));
+    const graceMs = 60_000; // a CNI ADD may be between its IPAM call and its endpoint call right now
+    for (const a of await this.ipam.list()) {
+      if (!owners.has(a.owner) && Date.now() - Date.parse(a.allocatedAt) > graceMs) {
+        this.log.info({ ip: a.ip, owner: a.owner }, "releasing an address no endpoint holds");
+        await this.ipam.release(a.owner);
+      }
+    }
+  }
+}

@@ -1,0 +1,54 @@
+import { z } from "zod";
+import { HttpError, JsonRouter } from "../util/unix-http.js";
+import type { Agent } from "./agent.js";
+
+const endpointBody = z.object({
+  containerId: z.string().min(1),
+  ifName: z.string().min(1),
+  netns: z.string(),
+  hostIfName: z.string().min(1).max(15),
+  ip: z.string().min(7),
+  podName: z.string().min(1),
+  podNamespace: z.string().min(1),
+});
+
+function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+  const r = schema.safeParse(body);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new HttpError(400, `invalid request: ${i.path.join(".") || "body"}: ${i.message}`);
+  }
+  return r.data;
+}
+
+/** The agent's local API (docs/agent-api.md). */
+export function agentRoutes(agent: Agent): JsonRouter {
+  return new JsonRouter()
+    .on("GET /v1/status", () => [200, agent.status()])
+    .on("POST /v1/ipam", async (_p, body) => {
+      const { owner } = parse(z.object({ owner: z.string().min(1).max(512) }), body);
+      const a = await agent.ipam.allocate(owner);
+      return [201, { ip: a.ip, podCIDR: agent.podCIDR, gateway: agent.ipam.routerIp, mtu: agent.podMtu() }];
+    })
+    .on("DELETE /v1/ipam/:owner", async (p) => {
+      await agent.ipam.release(p.owner!);
+      return [204, undefined];
+    })
+    .on("GET /v1/endpoints", () => [200, agent.endpoints.list()])
+    .on("GET /v1/endpoints/:id", (p) => {
+      const ep = agent.endpoints.get(p.id!);
+      if (!ep) throw new HttpError(404, `no endpoint for container ${p.id}`);
+      return [200, ep];
+    })
+    .on("PUT /v1/endpoints/:id", async (p, body) => {
+      const req = parse(endpointBody, body);
+      if (req.containerId !== p.id) throw new HttpError(400, `containerId in the body (${req.containerId}) differs from the path (${p.id})`);
+      return [200, await agent.addEndpoint(req)];
+    })
+    .on("DELETE /v1/endpoints/:id", async (p) => {
+      await agent.removeEndpoint(p.id!);
+      return [204, undefined];
+    })
+    .on("GET /v1/nodes", () => [200, agent.nodes.all().map(({ record: _r, ...n }) => n)])
+    .on("GET /v1/ipcache", () => [200, agent.ipcacheView()]);
+}

@@ -1,0 +1,170 @@
+/**
+ * The datapath's model: what the agent wants on its node (DesiredNodeState), the kernel objects
+ * that state becomes (DatapathObject), and what a reconcile did about them (ReconcileReport).
+ * Every implementation (linux, the recording fake) speaks these types and passes one contract
+ * suite (contract.ts).
+ */
+
+export type DatapathMode = "tunnel" | "native";
+
+/** The node this datapath runs on. */
+export interface LocalNode {
+  readonly name: string;
+  readonly cluster: string;
+  /** IPv4 address of the node on the underlay; the tunnel's source address. */
+  readonly nodeIP: string;
+  /** IPv4 pod CIDR of this node, e.g. "100.65.0.0/24"; its first host address is the router IP. */
+  readonly podCIDR: string;
+  /** Interface that carries the node IP (the VXLAN device sends through it). */
+  readonly uplink: string;
+  /**
+   * MTU of the underlay path. Default: the uplink's MTU. Set it when the path between nodes is
+   * narrower than the uplink itself.
+   */
+  readonly underlayMtu?: number;
+}
+
+/** Another node of the mesh (this cluster or a remote one), as its node record describes it. */
+export interface PeerNode {
+  readonly name: string;
+  readonly cluster: string;
+  readonly nodeIP: string;
+  readonly podCIDR: string;
+}
+
+/** A pod on this node, as the CNI plugin set it up (docs/agent-api.md, pod addressing contract). */
+export interface LocalEndpoint {
+  /** The pod's IPv4 address, inside the local pod CIDR. */
+  readonly ip: string;
+  /** Host-side veth, `trl` + 11 hex digits of sha256(containerID). */
+  readonly hostIfName: string;
+  /** For messages only. */
+  readonly containerId?: string;
+}
+
+export interface DesiredNodeState {
+  readonly mode: DatapathMode;
+  readonly local: LocalNode;
+  readonly peers: readonly PeerNode[];
+  readonly endpoints: readonly LocalEndpoint[];
+}
+
+/*
+ * Kernel objects. Each has an identity (objectKey in objects.ts: what a `replace` overwrites) and
+ * a full description; two objects with the same key and different descriptions are one update.
+ */
+
+export interface SysctlObject {
+  readonly kind: "sysctl";
+  readonly name: string;
+  readonly value: string;
+}
+
+/** The VXLAN device. */
+export interface LinkObject {
+  readonly kind: "link";
+  readonly name: string;
+  readonly vni: number;
+  readonly port: number;
+  /** Source address of the tunnel (the node IP). */
+  readonly local: string;
+  /** Underlay device the tunnel sends through. */
+  readonly dev: string;
+  readonly mtu: number;
+  readonly mac: string;
+  readonly learning: boolean;
+  readonly up: boolean;
+}
+
+/** An IPv4 address Trellis put on a device (the router IP on `lo`). */
+export interface AddressObject {
+  readonly kind: "address";
+  readonly ip: string;
+  readonly prefixLength: number;
+  readonly dev: string;
+}
+
+/** A VXLAN forwarding entry: frames for `mac` go to the underlay address `dst`. */
+export interface FdbObject {
+  readonly kind: "fdb";
+  readonly mac: string;
+  readonly dev: string;
+  readonly dst: string;
+}
+
+/** A permanent neighbour entry: `ip` on `dev` is reached at `mac`. */
+export interface NeighObject {
+  readonly kind: "neigh";
+  readonly ip: string;
+  readonly mac: string;
+  readonly dev: string;
+}
+
+/** A route in the main table, owned by Trellis (marked with Trellis's route protocol). */
+export interface RouteObject {
+  readonly kind: "route";
+  /** Canonical "a.b.c.d/len". */
+  readonly dst: string;
+  readonly gateway?: string;
+  readonly dev: string;
+  readonly onlink?: boolean;
+  /** Only ever set on routes read from the kernel; Trellis installs its routes with metric 0. */
+  readonly metric?: number;
+}
+
+export type DatapathObject = SysctlObject | LinkObject | AddressObject | FdbObject | NeighObject | RouteObject;
+export type DatapathObjectKind = DatapathObject["kind"];
+
+export interface ObjectUpdate {
+  readonly from: DatapathObject;
+  readonly to: DatapathObject;
+}
+
+/** Something the reconcile could not do; the rest was still applied. Retrying may fix it. */
+export interface DatapathProblem {
+  readonly object?: DatapathObject;
+  readonly message: string;
+}
+
+export interface KindCounts {
+  readonly added: number;
+  readonly updated: number;
+  readonly removed: number;
+  readonly kept: number;
+}
+
+export interface ReconcileReport {
+  readonly added: readonly DatapathObject[];
+  readonly updated: readonly ObjectUpdate[];
+  readonly removed: readonly DatapathObject[];
+  /** Objects that were already as desired. */
+  readonly kept: number;
+  readonly counts: Readonly<Record<DatapathObjectKind, KindCounts>>;
+  /** Empty when the node now matches the desired state exactly. */
+  readonly problems: readonly DatapathProblem[];
+  readonly durationMs: number;
+}
+
+export interface TeardownReport {
+  readonly removed: readonly DatapathObject[];
+  readonly durationMs: number;
+}
+
+/**
+ * Turns a desired state into kernel state. Implementations compare against what is really there
+ * (not against what they did last), so a new instance over a node programmed by an earlier one
+ * changes nothing when the desired state is the same. Calls on one instance run one at a time.
+ */
+export interface Datapath {
+  /**
+   * Makes the node match `desired`: adds what is missing, fixes what differs, removes what
+   * Trellis made that is no longer wanted, and never touches anything Trellis did not make.
+   * Rejects a malformed desired state (DatapathInputError) before changing anything.
+   */
+  reconcile(desired: DesiredNodeState): Promise<ReconcileReport>;
+  /**
+   * Removes every object Trellis made on this node. Sysctls are left as they are: another
+   * program may rely on IP forwarding, and nothing records who turned it on.
+   */
+  teardown(): Promise<TeardownReport>;
+}
