@@ -1,5 +1,8 @@
 import { Command, CommanderError } from "commander";
 import { registerConfigCommands } from "./commands/config.js";
+import { registerDaemonCommands } from "./commands/daemons.js";
+import { registerLabCommands } from "./commands/lab.js";
+import { registerWorkloadCommands } from "./commands/workloads.js";
 import { UserError } from "./user-error.js";
 
 /**
@@ -13,6 +16,9 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .configureHelp({ sortSubcommands: true });
   registerConfigCommands(program);
+  registerLabCommands(program);
+  registerWorkloadCommands(program);
+  registerDaemonCommands(program);
   return program;
 }
 

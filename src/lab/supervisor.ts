@@ -44,7 +44,10 @@ export class Supervisor {
     mkdirSync(dirname(spec.logFile), { recursive: true });
     const log = openSync(spec.logFile, "a");
     try {
-      const child = spawn("ip", ["netns", "exec", spec.netns, spec.command, ...spec.args], {
+      // nsenter switches only the network namespace. `ip netns exec` would also give the daemon a
+      // private mount namespace, and namespaces it creates (pod runners create pod namespaces)
+      // would then be mounted where no other process can see them.
+      const child = spawn("nsenter", [`--net=/run/netns/${spec.netns}`, "--", spec.command, ...spec.args], {
         detached: true,
         stdio: ["ignore", log, log],
         env: { ...process.env, ...spec.env },

@@ -1,0 +1,201 @@
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import type { Command } from "commander";
+import type { Deployment } from "../../resources/deployment.js";
+import { keys } from "../../resources/keys.js";
+import { parseManifests, type Manifest } from "../../resources/manifest.js";
+import type { PodSpec, PodStatus } from "../../resources/pod.js";
+import { formatAge } from "../age.js";
+import { withCluster, type ClusterConnection } from "../cluster-connection.js";
+import { formatTable, parseOutputFormat, printStructured } from "../output.js";
+import { UserError } from "../user-error.js";
+
+function readManifestFile(file: string): Manifest[] {
+  let text: string;
+  try {
+    text = file === "-" ? readFileSync(0, "utf8") : readFileSync(file, "utf8");
+  } catch (e) {
+    throw new UserError(`cannot read ${file}: ${(e as Error).message}`);
+  }
+  return parseManifests(text, file);
+}
+
+async function listJson<T>(c: ClusterConnection, prefix: string): Promise<T[]> {
+  const { kvs } = await c.store.list(prefix);
+  return kvs.map((kv) => JSON.parse(kv.value.toString()) as T);
+}
+
+export interface PodView {
+  name: string;
+  namespace: string;
+  node: string;
+  status: string;
+  ready: string;
+  ip?: string;
+  netns?: string;
+  labels: Record<string, string>;
+  createdAt: string;
+  message?: string;
+}
+
+export async function podViews(c: ClusterConnection, namespace?: string): Promise<PodView[]> {
+  const specs = await listJson<PodSpec>(c, keys.pods());
+  const statuses = new Map((await listJson<PodStatus>(c, keys.podStatuses())).map((s) => [`${s.namespace}/${s.name}`, s]));
+  return specs
+    .filter((p) => !namespace || p.namespace === namespace)
+    .map((p) => {
+      const s = statuses.get(`${p.namespace}/${p.name}`);
+      const running = s?.phase === "Running";
+      return {
+        name: p.name,
+        namespace: p.namespace,
+        node: p.node,
+        status: s?.phase ?? "Pending",
+        ready: running ? "1/1" : "0/1",
+        ip: s?.ip,
+        netns: s?.netns,
+        labels: { ...p.labels },
+        createdAt: p.createdAt,
+        message: s?.message,
+      };
+    })
+    .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+}
+
+export function registerWorkloadCommands(program: Command): void {
+  program
+    .command("apply")
+    .description("Create or update objects from a file (apps/v1 Deployment)")
+    .requiredOption("-f, --filename <file>", "manifest file, or - for standard input")
+    .option("--context <name>", "the cluster's context")
+    .action(async (o: { filename: string; context?: string }) => {
+      const manifests = readManifestFile(o.filename);
+      await withCluster(o.context, async (c) => {
+        await c.settings();
+        for (const m of manifests) {
+          const d = m.object;
+          const key = keys.deployment(d.metadata.namespace, d.metadata.name);
+          const before = await c.store.get(key);
+          const value = JSON.stringify(d);
+          if (before?.value.toString() === value) console.log(`deployment.apps/${d.metadata.name} unchanged`);
+          else {
+            await c.store.put(key, value);
+            console.log(`deployment.apps/${d.metadata.name} ${before ? "configured" : "created"}`);
+          }
+        }
+      });
+    });
+
+  program
+    .command("delete")
+    .description("Delete the objects named in a file")
+    .requiredOption("-f, --filename <file>", "manifest file, or - for standard input")
+    .option("--context <name>", "the cluster's context")
+    .action(async (o: { filename: string; context?: string }) => {
+      const manifests = readManifestFile(o.filename);
+      await withCluster(o.context, async (c) => {
+        for (const m of manifests) {
+          const n = await c.store.delete(keys.deployment(m.object.metadata.namespace, m.object.metadata.name));
+          if (n === 0) throw new UserError(`deployments.apps "${m.object.metadata.name}" not found in namespace ${m.object.metadata.namespace}`);
+          console.log(`deployment.apps "${m.object.metadata.name}" deleted`);
+        }
+      });
+    });
+
+  program
+    .command("scale")
+    .description("Set a deployment's replica count")
+    .argument("<kind>", "deployment")
+    .argument("<name>", "deployment name")
+    .requiredOption("--replicas <n>", "the new replica count")
+    .option("-n, --namespace <ns>", "namespace", "default")
+    .option("--context <name>", "the cluster's context")
+    .action(async (kind: string, name: string, o: { replicas: string; namespace: string; context?: string }) => {
+      if (!["deployment", "deployments", "deploy", "deployment.apps"].includes(kind)) throw new UserError(`cannot scale "${kind}": only deployments can be scaled`);
+      const replicas = Number(o.replicas);
+      if (!Number.isInteger(replicas) || replicas < 0 || replicas > 1000) throw new UserError(`--replicas must be a whole number from 0 to 1000 (got "${o.replicas}")`);
+      await withCluster(o.context, async (c) => {
+        const key = keys.deployment(o.namespace, name);
+        const kv = await c.store.get(key);
+        if (!kv) throw new UserError(`deployments.apps "${name}" not found in namespace ${o.namespace}`);
+        const d = JSON.parse(kv.value.toString()) as Deployment;
+        await c.store.put(key, JSON.stringify({ ...d, spec: { ...d.spec, replicas } }));
+        console.log(`deployment.apps/${name} scaled`);
+      });
+    });
+
+  program
+    .command("get")
+    .description("List pods, deployments or nodes")
+    .argument("<resource>", "pods | deployments | nodes")
+    .option("-o, --output <format>", "wide, json or yaml")
+    .option("-n, --namespace <ns>", "namespace (default: all)")
+    .option("--context <name>", "the cluster's context")
+    .action(async (resource: string, o: { output?: string; namespace?: string; context?: string }) => {
+      const format = parseOutputFormat(o.output, ["table", "wide", "json", "yaml"]);
+      await withCluster(o.context, async (c) => {
+        await c.settings();
+        switch (resource) {
+          case "pods":
+          case "pod":
+          case "po": {
+            const pods = await podViews(c, o.namespace);
+            if (printStructured(pods, format)) return;
+            const head = ["NAMESPACE", "NAME", "READY", "STATUS", "AGE", ...(format === "wide" ? ["IP", "NODE"] : [])];
+            process.stdout.write(formatTable(head, pods.map((p) => [p.namespace, p.name, p.ready, p.status, formatAge(p.createdAt), ...(format === "wide" ? [p.ip ?? "<none>", p.node] : [])])));
+            return;
+          }
+          case "deployments":
+          case "deployment":
+          case "deploy": {
+            const deps = (await listJson<Deployment>(c, keys.deployments())).filter((d) => !o.namespace || d.metadata.namespace === o.namespace);
+            const pods = await podViews(c);
+            const rows = deps.map((d) => {
+              const mine = pods.filter((p) => p.namespace === d.metadata.namespace && p.labels && Object.entries(d.spec.selector.matchLabels).every(([k, v]) => p.labels[k] === v));
+              const ready = mine.filter((p) => p.status === "Running").length;
+              return { namespace: d.metadata.namespace, name: d.metadata.name, replicas: d.spec.replicas, ready, upToDate: mine.length, image: d.spec.template.spec.containers[0]!.image };
+            });
+            if (printStructured(rows, format)) return;
+            process.stdout.write(formatTable(["NAMESPACE", "NAME", "READY", "UP-TO-DATE", "AVAILABLE", ...(format === "wide" ? ["IMAGES"] : [])], rows.map((r) => [r.namespace, r.name, `${r.ready}/${r.replicas}`, String(r.upToDate), String(r.ready), ...(format === "wide" ? [r.image] : [])])));
+            return;
+          }
+          case "nodes":
+          case "node":
+          case "no": {
+            const regs = await listJson<{ name: string; ip: string; registeredAt: string }>(c, keys.nodeRegistrations());
+            const cidrs = new Map((await c.store.list(keys.nodeCIDRs())).kvs.map((kv) => [kv.key.slice(keys.nodeCIDRs().length), (JSON.parse(kv.value.toString()) as { podCIDR: string }).podCIDR]));
+            const settings = await c.settings();
+            const published = new Set((await c.store.list(`cilium/state/nodes/v1/${settings.name}/`)).kvs.map((kv) => kv.key.split("/").pop()));
+            const rows = regs.map((r) => ({ name: r.name, status: published.has(r.name) ? "Ready" : "NotReady", internalIP: r.ip, podCIDR: cidrs.get(r.name), registeredAt: r.registeredAt }));
+            if (printStructured(rows, format)) return;
+            process.stdout.write(formatTable(["NAME", "STATUS", "AGE", ...(format === "wide" ? ["INTERNAL-IP", "POD-CIDR"] : [])], rows.map((r) => [r.name, r.status, formatAge(r.registeredAt), ...(format === "wide" ? [r.internalIP, r.podCIDR ?? "<none>"] : [])])));
+            return;
+          }
+          default:
+            throw new UserError(`unknown resource "${resource}": use pods, deployments or nodes`);
+        }
+      });
+    });
+
+  program
+    .command("exec")
+    .description("Run a command inside a pod's network namespace")
+    .argument("<pod>", "pod name")
+    .argument("<command...>", "the command and its arguments (after --)")
+    .option("-n, --namespace <ns>", "namespace", "default")
+    .option("--context <name>", "the cluster's context")
+    .action(async (pod: string, command: string[], o: { namespace: string; context?: string }) => {
+      const status = await withCluster(o.context, async (c) => {
+        const kv = await c.store.get(keys.podStatus(o.namespace, pod));
+        if (!kv) throw new UserError(`pod "${pod}" not found in namespace ${o.namespace} (or not started yet): see "trellis get pods"`);
+        return JSON.parse(kv.value.toString()) as PodStatus;
+      });
+      if (status.phase !== "Running" || !status.netns) throw new UserError(`pod "${pod}" is ${status.phase}${status.message ? `: ${status.message}` : ""}`);
+      const code = await new Promise<number>((resolve) => {
+        const child = spawn("ip", ["netns", "exec", status.netns!, ...command], { stdio: "inherit" });
+        child.on("error", () => resolve(127));
+        child.on("close", (c) => resolve(c ?? 1));
+      });
+      process.exitCode = code;
+    });
+}

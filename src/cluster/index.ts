@@ -1,0 +1,52 @@
+export { CLUSTER_NAME_MAX_LENGTH, DEFAULT_CLUSTER_NAME, clusterNameProblem, isValidClusterName } from "./cluster-name.js";
+export {
+  CLUSTER_ID_UNSET,
+  DEFAULT_MAX_CONNECTED_CLUSTERS,
+  MAX_CONNECTED_CLUSTERS_VALUES,
+  clusterIdProblem,
+  isMaxConnectedClusters,
+  isValidClusterId,
+  type MaxConnectedClusters,
+} from "./cluster-id.js";
+export {
+  ClusterConfigError,
+  checkClusterInfo,
+  validateClusterInfo,
+  type ClusterConfigField,
+  type ClusterConfigProblem,
+  type ClusterInfo,
+  type ClusterInfoInput,
+  type ValidateClusterInfoOptions,
+} from "./cluster-info.js";
+export {
+  IDENTITY_BITS,
+  MAX_GLOBAL_IDENTITY,
+  MINIMAL_NUMERIC_IDENTITY,
+  clusterIdBits,
+  clusterIdShift,
+  clusterOfIdentity,
+  identityRangeOf,
+  isGlobalIdentity,
+  isInClusterRange,
+  type IdentityRange,
+} from "./identity-range.js";
+export {
+  IDENTITY_HEALTH,
+  IDENTITY_HOST,
+  IDENTITY_INGRESS,
+  IDENTITY_INIT,
+  IDENTITY_KUBE_APISERVER,
+  IDENTITY_REMOTE_NODE,
+  IDENTITY_UNKNOWN,
+  IDENTITY_UNMANAGED,
+  IDENTITY_WORLD,
+  IDENTITY_WORLD_IPV4,
+  IDENTITY_WORLD_IPV6,
+  RESERVED_IDENTITIES,
+  USER_RESERVED_IDENTITY_MIN,
+  identityAsSeenFromPeer,
+  isReservedIdentity,
+  reservedIdentity,
+  reservedIdentityByName,
+  type ReservedIdentity,
+} from "./reserved-identities.js";

@@ -1,0 +1,294 @@
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { loadConfig, removeContexts, saveConfig, upsertContext, configPath } from "../cli/config-file.js";
+import { EtcdStore } from "../kvstore/etcd-store.js";
+import { loadEtcdConfigFile } from "../kvstore/etcd-config.js";
+import type { KvStore } from "../kvstore/kvstore.js";
+import type { ClusterSettings, DatapathMode } from "../resources/cluster-settings.js";
+import { keys } from "../resources/keys.js";
+import { run } from "../util/exec.js";
+import { callUnix } from "../util/unix-http.js";
+import { planCluster, type LabClusterPlan } from "./address-plan.js";
+import { ensureClusterPki, pkiFiles, writeEtcdClientConfig } from "./cluster-pki.js";
+import { labDir, labPaths } from "./lab-dirs.js";
+import { readLabRecord, writeLabRecord, type LabRecord } from "./lab-record.js";
+import { cniBinDir, trellisCommand } from "./repo-paths.js";
+import { Supervisor } from "./supervisor.js";
+import { applyTopology, labKernelState, teardownTopology } from "./topology.js";
+
+export interface LabUpOptions {
+  readonly clusters: number;
+  readonly nodes: number;
+  readonly datapath: DatapathMode;
+  readonly progress: (line: string) => void;
+  readonly timeoutMs?: number;
+}
+
+export class LabError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "LabError";
+  }
+}
+
+const REQUIRED_TOOLS: [string, string][] = [
+  ["ip", "iproute2"],
+  ["bridge", "iproute2"],
+  ["etcd", "etcd-server"],
+  ["nft", "nftables"],
+  ["ping", "iputils-ping"],
+  ["nsenter", "util-linux"],
+];
+
+/** Root, the tools, and the kernel features the lab needs; each missing piece named. */
+export async function checkPrerequisites(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new LabError("the lab creates network namespaces and links: run it as root (sudo)");
+  const missing: string[] = [];
+  for (const [tool, pkg] of REQUIRED_TOOLS) {
+    const r = await run("sh", ["-c", `command -v ${tool}`], { allowFailure: true });
+    if (r.code !== 0) missing.push(`${tool} (Debian package ${pkg})`);
+  }
+  if (missing.length) throw new LabError(`missing tools: ${missing.join(", ")}; run scripts/setup.sh or apt-get install them`);
+  const probe = "trl-probe";
+  try {
+    await run("ip", ["netns", "add", probe]);
+    for (const [what, args] of [
+      ["veth", ["link", "add", "p0", "type", "veth", "peer", "name", "p1"]],
+      ["bridge", ["link", "add", "b0", "type", "bridge"]],
+      ["vxlan", ["link", "add", "v0", "type", "vxlan", "id", "1", "dstport", "8472", "dev", "p0"]],
+    ] as const) {
+      const r = await run("ip", ["-n", probe, ...args], { allowFailure: true });
+      if (r.code !== 0) throw new LabError(`the kernel cannot create ${what} links (${r.stderr.trim()}); load its module (modprobe ${what}) or use a kernel with it`);
+    }
+  } finally {
+    await run("ip", ["netns", "del", probe], { allowFailure: true });
+  }
+}
+
+function clusterSettings(plan: LabClusterPlan, datapath: DatapathMode): ClusterSettings {
+  return {
+    name: plan.name,
+    id: plan.id,
+    maxConnectedClusters: 255,
+    datapathMode: datapath,
+    podPool: plan.podPool,
+    podNodeMaskSize: plan.podNodeMaskSize,
+    serviceCIDR: plan.serviceCIDR,
+    loadBalancerPool: plan.loadBalancerPool,
+  };
+}
+
+export function daemonConfigPath(cluster: string): string {
+  return join(labPaths.cluster(cluster), "etcd-daemons.yaml");
+}
+
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new LabError(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export async function connectAdmin(cluster: string): Promise<KvStore> {
+  return new EtcdStore(await loadEtcdConfigFile(labPaths.etcdConfig(cluster)));
+}
+
+/** Starts (or completes) one cluster: PKI, etcd, settings, operator, agents and pod runners. */
+async function upCluster(plan: LabClusterPlan, datapath: DatapathMode, sup: Supervisor, o: LabUpOptions): Promise<void> {
+  const name = plan.name;
+  const cdir = labPaths.cluster(name);
+  mkdirSync(labPaths.logs(name), { recursive: true });
+  const endpoints = [`https://${plan.controlPlane.ip}:2379`];
+  const pki = await ensureClusterPki(labPaths.pki(name), name, [plan.controlPlane.ip], ["root", `admin-${name}`]);
+  writeEtcdClientConfig(labPaths.etcdConfig(name), endpoints, pki, "root");
+  writeEtcdClientConfig(daemonConfigPath(name), endpoints, pki, `admin-${name}`);
+
+  sup.start({
+    name: `${name}/etcd`,
+    netns: plan.controlPlane.netns,
+    command: "etcd",
+    args: [
+      "--name", name,
+      "--data-dir", labPaths.etcdData(name),
+      "--listen-client-urls", `https://${plan.controlPlane.ip}:2379,https://127.0.0.1:2379`,
+      "--advertise-client-urls", endpoints[0]!,
+      "--listen-peer-urls", "http://127.0.0.1:2380",
+      "--initial-advertise-peer-urls", "http://127.0.0.1:2380",
+      "--initial-cluster", `${name}=http://127.0.0.1:2380`,
+      "--client-cert-auth",
+      "--trusted-ca-file", pki.caCert,
+      "--cert-file", pki.serverCert,
+      "--key-file", pki.serverKey,
+      "--auto-compaction-mode", "revision",
+      "--auto-compaction-retention", "100000",
+      "--logger", "zap",
+      "--log-outputs", "stderr",
+    ],
+    logFile: join(labPaths.logs(name), "etcd.log"),
+  });
+  const store = await connectAdmin(name);
+  try {
+    await waitFor(`etcd of ${name}`, 30_000, async () => (await store.revision()) > 0 || undefined);
+    o.progress(`✓ ${name}: etcd is up at ${endpoints[0]} (TLS, client certificates)`);
+    const wanted = clusterSettings(plan, datapath);
+    const existing = await store.get(keys.clusterSettings());
+    if (!existing) await store.put(keys.clusterSettings(), JSON.stringify(wanted));
+    else if (existing.value.toString() !== JSON.stringify(wanted)) {
+      throw new LabError(`${name} is already installed with other settings (${existing.value.toString()}); run "trellis lab down" first to rebuild it`);
+    }
+  } finally {
+    await store.close();
+  }
+
+  const cli = trellisCommand();
+  const daemonCfg = daemonConfigPath(name);
+  sup.start({
+    name: `${name}/operator`,
+    netns: plan.controlPlane.netns,
+    command: cli.command,
+    args: [...cli.args, "operator", "--kvstore-config", daemonCfg],
+    logFile: join(labPaths.logs(name), "operator.log"),
+  });
+  for (const n of plan.nodes) {
+    const ndir = labPaths.node(name, n.name);
+    mkdirSync(ndir, { recursive: true });
+    sup.start({
+      name: `${name}/${n.name}/agent`,
+      netns: n.netns,
+      command: cli.command,
+      args: [...cli.args, "agent", "--kvstore-config", daemonCfg, "--node-name", n.name, "--node-ip", n.ip, "--uplink", "eth0", "--state-dir", ndir],
+      logFile: join(ndir, "agent.log"),
+    });
+    sup.start({
+      name: `${name}/${n.name}/pod-runner`,
+      netns: n.netns,
+      command: cli.command,
+      args: [
+        ...cli.args, "lab", "pod-runner",
+        "--kvstore-config", daemonCfg,
+        "--cluster", name,
+        "--cluster-index", String(plan.index),
+        "--node-name", n.name,
+        "--state-dir", ndir,
+        "--agent-socket", labPaths.agentSocket(name, n.name),
+        "--cni-bin-dir", cniBinDir(),
+      ],
+      logFile: join(ndir, "pod-runner.log"),
+    });
+  }
+  o.progress(`✓ ${name}: operator, ${plan.nodes.length} agents and pod runners started`);
+}
+
+export async function waitForAgents(plans: readonly LabClusterPlan[], timeoutMs: number, progress: (l: string) => void): Promise<void> {
+  for (const p of plans) {
+    for (const n of p.nodes) {
+      const sock = labPaths.agentSocket(p.name, n.name);
+      await waitFor(`the agent of ${p.name}/${n.name} (log: ${join(labPaths.node(p.name, n.name), "agent.log")})`, timeoutMs, async () => {
+        const s = await callUnix<{ ready: boolean; nodes: number }>(sock, "GET", "/v1/status", undefined, 2000);
+        return s.ready && s.nodes >= p.nodes.length ? s : undefined;
+      });
+    }
+    progress(`✓ ${p.name}: all ${p.nodes.length} agents ready and see every node of the cluster`);
+  }
+}
+
+export function plansOf(record: Pick<LabRecord, "clusters">): LabClusterPlan[] {
+  return record.clusters.map((c) => planCluster(c.index, c.nodes, c.name, c.id));
+}
+
+export async function labUp(o: LabUpOptions): Promise<LabRecord> {
+  await checkPrerequisites();
+  const plans = Array.from({ length: o.clusters }, (_, i) => planCluster(i + 1, o.nodes));
+  const prior = readLabRecord();
+  if (prior) {
+    const same = prior.datapath === o.datapath && prior.clusters.length === o.clusters && prior.clusters.every((c) => c.nodes === o.nodes);
+    if (!same) {
+      throw new LabError(
+        `a lab with ${prior.clusters.length} cluster(s) × ${prior.clusters[0]?.nodes} node(s), datapath ${prior.datapath}, is already up; run "trellis lab down" first to build a different one`,
+      );
+    }
+  }
+  o.progress(`Building a lab of ${o.clusters} cluster(s) × ${o.nodes} node(s), datapath ${o.datapath}, state in ${labDir()}`);
+  await applyTopology(plans);
+  o.progress(`✓ network: fabric bridge, ${plans.length} control plane(s), ${plans.length * o.nodes} node namespaces, admin link 198.18.0.1`);
+  const sup = new Supervisor(labPaths.pids());
+  for (const p of plans) await upCluster(p, o.datapath, sup, o);
+
+  let cfg = loadConfig();
+  for (const p of plans) {
+    cfg = upsertContext(cfg, {
+      name: p.name,
+      context: { cluster: p.name, kvstore: { endpoints: [`https://${p.controlPlane.ip}:2379`], "trusted-ca-file": pkiFiles(labPaths.pki(p.name)).caCert, "cert-file": pkiFiles(labPaths.pki(p.name)).client("root").cert, "key-file": pkiFiles(labPaths.pki(p.name)).client("root").key }, "state-dir": labPaths.cluster(p.name) },
+    });
+  }
+  if (!prior) cfg = { ...cfg, "current-context": plans[0]!.name };
+  saveConfig(cfg);
+  const record: LabRecord = {
+    datapath: o.datapath,
+    clusters: plans.map((p) => ({ index: p.index, name: p.name, id: p.id, nodes: p.nodes.length })),
+    contexts: plans.map((p) => p.name),
+    configFile: configPath(),
+    createdAt: prior?.createdAt ?? new Date().toISOString(),
+  };
+  writeLabRecord(record);
+  o.progress(`✓ contexts ${record.contexts.join(", ")} written to ${configPath()}`);
+  await waitForAgents(plans, o.timeoutMs ?? 120_000, o.progress);
+  return record;
+}
+
+/** Removes everything the lab made: processes, namespaces, links, routes, files, contexts. */
+export async function labDown(progress: (l: string) => void): Promise<{ namespaces: string[] }> {
+  if (process.getuid?.() !== 0) throw new LabError("removing the lab's namespaces needs root: run it as root (sudo)");
+  const record = readLabRecord();
+  const sup = new Supervisor(labPaths.pids());
+  // Daemons outside any lab namespace would survive the namespace deletion; stop them by pid first.
+  if (existsSync(labPaths.pids())) {
+    const { readdirSync } = await import("node:fs");
+    for (const f of readdirSync(labPaths.pids())) await sup.stop(f.replace(/\.pid$/, "").replaceAll("_", "/"));
+  }
+  const { namespaces } = await teardownTopology();
+  progress(`✓ removed ${namespaces.length} namespaces and the admin link`);
+  if (record) {
+    const cfgPath = record.configFile;
+    const prev = process.env.TRELLIS_CONFIG;
+    process.env.TRELLIS_CONFIG = cfgPath;
+    try {
+      saveConfig(removeContexts(loadConfig(), new Set(record.contexts)));
+    } finally {
+      if (prev === undefined) delete process.env.TRELLIS_CONFIG;
+      else process.env.TRELLIS_CONFIG = prev;
+    }
+    progress(`✓ removed contexts ${record.contexts.join(", ")} from ${cfgPath}`);
+  }
+  rmSync(labDir(), { recursive: true, force: true });
+  progress(`✓ removed ${labDir()}`);
+  return { namespaces };
+}
+
+export async function labStatus(): Promise<Record<string, unknown>> {
+  const record = readLabRecord();
+  const kernel = await labKernelState();
+  const sup = new Supervisor(labPaths.pids());
+  const clusters = (record ? plansOf(record) : []).map((p) => ({
+    name: p.name,
+    id: p.id,
+    etcd: sup.isRunning(`${p.name}/etcd`),
+    operator: sup.isRunning(`${p.name}/operator`),
+    nodes: p.nodes.map((n) => ({
+      name: n.name,
+      ip: n.ip,
+      agent: sup.isRunning(`${p.name}/${n.name}/agent`),
+      podRunner: sup.isRunning(`${p.name}/${n.name}/pod-runner`),
+      log: join(labPaths.node(p.name, n.name), "agent.log"),
+    })),
+  }));
+  return { stateDir: labDir(), up: Boolean(record), datapath: record?.datapath, clusters, kernel };
+}

@@ -1,0 +1,162 @@
+import type { KvStore } from "../kvstore/kvstore.js";
+import { ListWatcher } from "../kvstore/list-watch.js";
+import { subsystemLogger, type Logger } from "../log/logger.js";
+import { parseClusterSettings, type ClusterSettings } from "../resources/cluster-settings.js";
+import type { Deployment } from "../resources/deployment.js";
+import { podLabels, podPorts } from "../resources/deployment.js";
+import { keys } from "../resources/keys.js";
+import type { PodSpec } from "../resources/pod.js";
+import { encodeClusterConfig, encodeHeartbeat } from "../state/index.js";
+import { clusterConfigKey, HEARTBEAT_KEY } from "../state/keys.js";
+import { assignPodCidrs } from "./pod-cidr-allocator.js";
+import { planScale } from "./scheduler.js";
+
+export interface OperatorOptions {
+  readonly store: KvStore;
+  readonly heartbeatMs?: number;
+  readonly logger?: Logger;
+}
+
+/**
+ * One per cluster. Cuts pod CIDRs for registered nodes, keeps every deployment at its replica
+ * count spread over the nodes whose agents are up, and writes the cluster-config key and the
+ * heartbeat that remote clusters read. It reconciles from watched state, so a restart simply
+ * picks up where the last run left off.
+ */
+export class Operator {
+  private readonly log: Logger;
+  private settings!: ClusterSettings;
+  private readonly state = new Map<string, Map<string, Buffer>>();
+  private readonly watchers: ListWatcher[] = [];
+  private heartbeat: NodeJS.Timeout | undefined;
+  private dirty = false;
+  private running = false;
+  private stopped = false;
+  reconciles = 0;
+
+  constructor(private readonly options: OperatorOptions) {
+    this.log = options.logger ?? subsystemLogger("operator");
+  }
+
+  async start(): Promise<void> {
+    const { store } = this.options;
+    for (;;) {
+      const kv = await store.get(keys.clusterSettings()).catch(() => undefined);
+      if (kv) {
+        this.settings = parseClusterSettings(kv.value.toString());
+        break;
+      }
+      this.log.info("waiting for the cluster settings (trellis/config/cluster)");
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const { name, id, maxConnectedClusters } = this.settings;
+    await store.put(clusterConfigKey(name), encodeClusterConfig({ cluster: name, id, capabilities: { syncedCanaries: true, cached: false, maxConnectedClusters } }));
+    await this.beat();
+    this.heartbeat = setInterval(() => void this.beat(), this.options.heartbeatMs ?? 60_000);
+
+    const prefixes = [keys.nodeRegistrations(), keys.nodeCIDRs(), keys.deployments(), keys.pods(), `cilium/state/nodes/v1/${name}/`];
+    for (const prefix of prefixes) {
+      const m = new Map<string, Buffer>();
+      this.state.set(prefix, m);
+      const w = new ListWatcher(store, prefix, (e) => {
+        if (e.type === "upsert") m.set(e.kv.key.slice(prefix.length), e.kv.value);
+        else if (e.type === "delete") m.delete(e.key.slice(prefix.length));
+        this.kick();
+      });
+      this.watchers.push(w);
+    }
+    await Promise.all(this.watchers.map((w) => w.waitSynced()));
+    this.log.info({ cluster: name, id }, "operator running");
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    await Promise.all(this.watchers.map((w) => w.stop()));
+  }
+
+  private async beat(): Promise<void> {
+    await this.options.store.put(HEARTBEAT_KEY, encodeHeartbeat({ at: new Date() })).catch((e: Error) => this.log.warn({ err: e.message }, "heartbeat write failed"));
+  }
+
+  private kick(): void {
+    this.dirty = true;
+    // Deferred, so that the events of one kvstore revision (one transaction) are folded into one pass.
+    setImmediate(() => {
+      if (!this.running && this.watchers.every((w) => w.synced)) void this.loop();
+    });
+  }
+
+  private async loop(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.dirty && !this.stopped) {
+        this.dirty = false;
+        try {
+          await this.reconcile();
+          this.reconciles++;
+        } catch (e) {
+          this.log.error({ err: (e as Error).message }, "reconcile failed; retrying");
+          await new Promise((r) => setTimeout(r, 1000));
+          this.dirty = true;
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private entries(prefix: string): [string, Buffer][] {
+    return [...(this.state.get(prefix) ?? new Map<string, Buffer>()).entries()];
+  }
+
+  private async reconcile(): Promise<void> {
+    const { store } = this.options;
+    // Pod CIDRs for registered nodes.
+    const registered = this.entries(keys.nodeRegistrations()).map(([node]) => node);
+    const existing = new Map(this.entries(keys.nodeCIDRs()).map(([node, v]) => [node, (JSON.parse(v.toString()) as { podCIDR: string }).podCIDR]));
+    const { added } = assignPodCidrs(this.settings.podPool, this.settings.podNodeMaskSize, registered, existing);
+    for (const [node, podCIDR] of added) {
+      await store.put(keys.nodeCIDR(node), JSON.stringify({ podCIDR }));
+      this.log.info({ node, podCIDR }, "assigned pod CIDR");
+    }
+
+    // Deployments: nodes whose agent has published its node record can run pods.
+    const ready = this.entries(`cilium/state/nodes/v1/${this.settings.name}/`).map(([node]) => node);
+    const pods = this.entries(keys.pods()).map(([, v]) => JSON.parse(v.toString()) as PodSpec);
+    const perNode = new Map<string, number>();
+    for (const p of pods) perNode.set(p.node, (perNode.get(p.node) ?? 0) + 1);
+    const deployments = this.entries(keys.deployments()).map(([, v]) => JSON.parse(v.toString()) as Deployment);
+    const owned = new Set(deployments.map((d) => `${d.metadata.namespace}/${d.metadata.name}`));
+
+    for (const d of deployments) {
+      const ns = d.metadata.namespace;
+      const mine = pods.filter((p) => p.namespace === ns && p.deployment === d.metadata.name);
+      const plan = planScale(d.metadata.name, d.spec.replicas, mine, ready, perNode);
+      for (const name of plan.remove) {
+        await store.delete(keys.pod(ns, name));
+        this.log.info({ pod: `${ns}/${name}` }, "pod removed");
+      }
+      for (const { name, node } of plan.create) {
+        const spec: PodSpec = {
+          name,
+          namespace: ns,
+          labels: podLabels(d),
+          node,
+          ports: podPorts(d),
+          image: d.spec.template.spec.containers[0]!.image,
+          deployment: d.metadata.name,
+          createdAt: new Date().toISOString(),
+        };
+        await store.put(keys.pod(ns, name), JSON.stringify(spec));
+        perNode.set(node, (perNode.get(node) ?? 0) + 1);
+        this.log.info({ pod: `${ns}/${name}`, node }, "pod scheduled");
+      }
+    }
+    // Pods whose deployment is gone.
+    for (const p of pods) {
+      if (p.deployment && !owned.has(`${p.namespace}/${p.deployment}`)) await store.delete(keys.pod(p.namespace, p.name));
+    }
+  }
+}

@@ -1,0 +1,102 @@
+export {
+  RECORD_ERROR_REASONS,
+  RecordError,
+  type DecodeContext,
+  type DecodeResult,
+  type RecordErrorReason,
+} from "./record-error.js";
+export {
+  CACHE_PREFIX,
+  CLUSTER_CONFIG_PREFIX,
+  HEARTBEAT_KEY,
+  IDENTITIES_PREFIX,
+  IPCACHE_ADDRESS_SPACE,
+  IPCACHE_PREFIX,
+  KVSTORE_BASE,
+  NODES_PREFIX,
+  SERVICES_PREFIX,
+  STATE_KINDS,
+  STATE_KIND_PREFIX,
+  STATE_PREFIX,
+  SYNCED_PREFIX,
+  cachePrefixOf,
+  cachedIdentityKey,
+  cachedIpcacheKey,
+  cachedNodeKey,
+  cachedServiceKey,
+  clusterConfigKey,
+  identityKey,
+  identityValueKey,
+  ipcacheKey,
+  nodeKey,
+  parseKey,
+  serviceKey,
+  stateToCacheKey,
+  stateToCachePrefix,
+  statePrefixOf,
+  syncCanaryKey,
+  syncCanaryKeyOf,
+  type KeyStore,
+  type ParsedKey,
+  type StateKind,
+} from "./keys.js";
+export {
+  LABEL_SOURCE_CIDR,
+  LABEL_SOURCE_CONTAINER,
+  LABEL_SOURCE_K8S,
+  LABEL_SOURCE_RESERVED,
+  LABEL_SOURCE_UNSPEC,
+  POD_NAMESPACE_LABEL,
+  POLICY_CLUSTER_LABEL,
+  SERVICE_ACCOUNT_LABEL,
+  formatLabelList,
+  labelProblem,
+  labelToString,
+  parseLabel,
+  parseLabelList,
+  type Label,
+} from "./labels.js";
+export { canonicalIp, parseCidr, parseIp, type IpFamily, type ParsedCidr, type ParsedIp } from "./ip.js";
+export {
+  NODE_ADDRESS_TYPES,
+  decodeNode,
+  encodeNode,
+  nodeRecordKey,
+  type NodeAddress,
+  type NodeAddressType,
+  type NodeRecord,
+  type NodeRecordInput,
+} from "./node.js";
+export {
+  decodeIdentity,
+  decodeIdentityReference,
+  encodeIdentity,
+  encodeIdentityReference,
+  type IdentityRecord,
+  type IdentityReference,
+} from "./identity.js";
+export {
+  decodeIpcache,
+  encodeIpcache,
+  ipcacheEntryKey,
+  ipcacheKeyName,
+  type IpcacheEntry,
+  type IpcacheEntryInput,
+  type NamedPort,
+} from "./ipcache.js";
+export {
+  L4_PROTOCOLS,
+  clusterServiceKey,
+  decodeClusterService,
+  encodeClusterService,
+  type BackendZone,
+  type ClusterServiceInput,
+  type ClusterServiceRecord,
+  type L4Protocol,
+  type PortConfiguration,
+  type ServicePort,
+} from "./cluster-service.js";
+export { decodeClusterConfig, encodeClusterConfig, type ClusterCapabilities, type ClusterConfigRecord } from "./cluster-config.js";
+export { decodeSyncCanary, encodeSyncCanary, syncCanaryEntry, type SyncCanaryRecord } from "./sync-canary.js";
+export { decodeHeartbeat, encodeHeartbeat, type HeartbeatRecord } from "./heartbeat.js";
+export { formatRfc3339, parseRfc3339 } from "./rfc3339.js";
