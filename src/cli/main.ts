@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { registerConfigCommands } from "./commands/config.js";
 import { registerDaemonCommands } from "./commands/daemons.js";
+import { registerEndpointCommands } from "./commands/endpoint.js";
 import { registerLabCommands } from "./commands/lab.js";
 import { registerWorkloadCommands } from "./commands/workloads.js";
 import { UserError } from "./user-error.js";
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerConfigCommands(program);
   registerLabCommands(program);
   registerWorkloadCommands(program);
+  registerEndpointCommands(program);
   registerDaemonCommands(program);
   return program;
 }

@@ -100,7 +100,10 @@ export interface WatchHandlers {
 }
 
 export interface Watch {
-  /** Resolves once the store has accepted the watch. */
+  /**
+   * Resolves once the store has accepted the watch, or once the watch has ended before that
+   * (onError says why). Never rejects.
+   */
   readonly ready: Promise<void>;
   cancel(): Promise<void>;
 }

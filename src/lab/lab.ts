@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { loadConfig, removeContexts, saveConfig, upsertContext, configPath } from "../cli/config-file.js";
 import { EtcdStore } from "../kvstore/etcd-store.js";
 import { loadEtcdConfigFile } from "../kvstore/etcd-config.js";
@@ -13,7 +13,8 @@ import { ensureClusterPki, pkiFiles, writeEtcdClientConfig } from "./cluster-pki
 import { labDir, labPaths } from "./lab-dirs.js";
 import { readLabRecord, writeLabRecord, type LabRecord } from "./lab-record.js";
 import { cniBinDir, trellisCommand } from "./repo-paths.js";
-import { Supervisor } from "./supervisor.js";
+import { Supervisor, type DaemonSpec } from "./supervisor.js";
+import { killPids } from "./netns.js";
 import { applyTopology, labKernelState, teardownTopology } from "./topology.js";
 
 export interface LabUpOptions {
@@ -101,73 +102,55 @@ export async function connectAdmin(cluster: string): Promise<KvStore> {
   return new EtcdStore(await loadEtcdConfigFile(labPaths.etcdConfig(cluster)));
 }
 
-/** Starts (or completes) one cluster: PKI, etcd, settings, operator, agents and pod runners. */
-async function upCluster(plan: LabClusterPlan, datapath: DatapathMode, sup: Supervisor, o: LabUpOptions): Promise<void> {
+/** Every daemon of one lab cluster: etcd and the operator on the control plane, an agent and a pod runner per node. */
+export function daemonSpecs(plan: LabClusterPlan): DaemonSpec[] {
   const name = plan.name;
-  const cdir = labPaths.cluster(name);
-  mkdirSync(labPaths.logs(name), { recursive: true });
   const endpoints = [`https://${plan.controlPlane.ip}:2379`];
-  const pki = await ensureClusterPki(labPaths.pki(name), name, [plan.controlPlane.ip], ["root", `admin-${name}`]);
-  writeEtcdClientConfig(labPaths.etcdConfig(name), endpoints, pki, "root");
-  writeEtcdClientConfig(daemonConfigPath(name), endpoints, pki, `admin-${name}`);
-
-  sup.start({
-    name: `${name}/etcd`,
-    netns: plan.controlPlane.netns,
-    command: "etcd",
-    args: [
-      "--name", name,
-      "--data-dir", labPaths.etcdData(name),
-      "--listen-client-urls", `https://${plan.controlPlane.ip}:2379,https://127.0.0.1:2379`,
-      "--advertise-client-urls", endpoints[0]!,
-      "--listen-peer-urls", "http://127.0.0.1:2380",
-      "--initial-advertise-peer-urls", "http://127.0.0.1:2380",
-      "--initial-cluster", `${name}=http://127.0.0.1:2380`,
-      "--client-cert-auth",
-      "--trusted-ca-file", pki.caCert,
-      "--cert-file", pki.serverCert,
-      "--key-file", pki.serverKey,
-      "--auto-compaction-mode", "revision",
-      "--auto-compaction-retention", "100000",
-      "--logger", "zap",
-      "--log-outputs", "stderr",
-    ],
-    logFile: join(labPaths.logs(name), "etcd.log"),
-  });
-  const store = await connectAdmin(name);
-  try {
-    await waitFor(`etcd of ${name}`, 30_000, async () => (await store.revision()) > 0 || undefined);
-    o.progress(`✓ ${name}: etcd is up at ${endpoints[0]} (TLS, client certificates)`);
-    const wanted = clusterSettings(plan, datapath);
-    const existing = await store.get(keys.clusterSettings());
-    if (!existing) await store.put(keys.clusterSettings(), JSON.stringify(wanted));
-    else if (existing.value.toString() !== JSON.stringify(wanted)) {
-      throw new LabError(`${name} is already installed with other settings (${existing.value.toString()}); run "trellis lab down" first to rebuild it`);
-    }
-  } finally {
-    await store.close();
-  }
-
+  const pki = pkiFiles(labPaths.pki(name));
   const cli = trellisCommand();
   const daemonCfg = daemonConfigPath(name);
-  sup.start({
-    name: `${name}/operator`,
-    netns: plan.controlPlane.netns,
-    command: cli.command,
-    args: [...cli.args, "operator", "--kvstore-config", daemonCfg],
-    logFile: join(labPaths.logs(name), "operator.log"),
-  });
+  const specs: DaemonSpec[] = [
+    {
+      name: `${name}/etcd`,
+      netns: plan.controlPlane.netns,
+      command: "etcd",
+      args: [
+        "--name", name,
+        "--data-dir", labPaths.etcdData(name),
+        "--listen-client-urls", `https://${plan.controlPlane.ip}:2379,https://127.0.0.1:2379`,
+        "--advertise-client-urls", endpoints[0]!,
+        "--listen-peer-urls", "http://127.0.0.1:2380",
+        "--initial-advertise-peer-urls", "http://127.0.0.1:2380",
+        "--initial-cluster", `${name}=http://127.0.0.1:2380`,
+        "--client-cert-auth",
+        "--trusted-ca-file", pki.caCert,
+        "--cert-file", pki.serverCert,
+        "--key-file", pki.serverKey,
+        "--auto-compaction-mode", "revision",
+        "--auto-compaction-retention", "100000",
+        "--logger", "zap",
+        "--log-outputs", "stderr",
+      ],
+      logFile: join(labPaths.logs(name), "etcd.log"),
+    },
+    {
+      name: `${name}/operator`,
+      netns: plan.controlPlane.netns,
+      command: cli.command,
+      args: [...cli.args, "operator", "--kvstore-config", daemonCfg],
+      logFile: join(labPaths.logs(name), "operator.log"),
+    },
+  ];
   for (const n of plan.nodes) {
     const ndir = labPaths.node(name, n.name);
-    mkdirSync(ndir, { recursive: true });
-    sup.start({
+    specs.push({
       name: `${name}/${n.name}/agent`,
       netns: n.netns,
       command: cli.command,
       args: [...cli.args, "agent", "--kvstore-config", daemonCfg, "--node-name", n.name, "--node-ip", n.ip, "--uplink", "eth0", "--state-dir", ndir],
       logFile: join(ndir, "agent.log"),
     });
-    sup.start({
+    specs.push({
       name: `${name}/${n.name}/pod-runner`,
       netns: n.netns,
       command: cli.command,
@@ -183,6 +166,59 @@ async function upCluster(plan: LabClusterPlan, datapath: DatapathMode, sup: Supe
       ],
       logFile: join(ndir, "pod-runner.log"),
     });
+  }
+  return specs;
+}
+
+/** Stops and/or starts one lab daemon: "etcd" or "operator" of a cluster, "agent" or "pod-runner" of a node. */
+export async function controlDaemon(cluster: string, component: string, node: string | undefined, action: "stop" | "start" | "restart"): Promise<string> {
+  const record = readLabRecord();
+  if (!record) throw new LabError('no lab is up: run "trellis lab up" first');
+  const plan = plansOf(record).find((p) => p.name === cluster);
+  if (!plan) throw new LabError(`no cluster "${cluster}" in the lab; clusters: ${record.clusters.map((c) => c.name).join(", ")}`);
+  const perNode = component === "agent" || component === "pod-runner";
+  if (!perNode && component !== "etcd" && component !== "operator") throw new LabError(`unknown component "${component}": use etcd, operator, agent or pod-runner`);
+  if (perNode && !node) throw new LabError(`${component} runs on every node: name one with --node (${plan.nodes.map((n) => n.name).join(", ")})`);
+  if (!perNode && node) throw new LabError(`${component} runs on the control plane, not on a node: drop --node`);
+  if (perNode && !plan.nodes.some((n) => n.name === node)) throw new LabError(`no node "${node}" in ${cluster}; nodes: ${plan.nodes.map((n) => n.name).join(", ")}`);
+  const name = perNode ? `${cluster}/${node}/${component}` : `${cluster}/${component}`;
+  const spec = daemonSpecs(plan).find((d) => d.name === name)!;
+  const sup = new Supervisor(labPaths.pids());
+  if (action !== "start") await sup.stop(name);
+  if (action !== "stop") sup.start(spec);
+  return name;
+}
+
+/** Starts (or completes) one cluster: PKI, etcd, settings, operator, agents and pod runners. */
+async function upCluster(plan: LabClusterPlan, datapath: DatapathMode, sup: Supervisor, o: LabUpOptions): Promise<void> {
+  const name = plan.name;
+  mkdirSync(labPaths.logs(name), { recursive: true });
+  const endpoints = [`https://${plan.controlPlane.ip}:2379`];
+  const pki = await ensureClusterPki(labPaths.pki(name), name, [plan.controlPlane.ip], ["root", `admin-${name}`]);
+  writeEtcdClientConfig(labPaths.etcdConfig(name), endpoints, pki, "root");
+  writeEtcdClientConfig(daemonConfigPath(name), endpoints, pki, `admin-${name}`);
+
+  const specs = daemonSpecs(plan);
+  sup.start(specs.find((d) => d.name === `${name}/etcd`)!);
+  const store = await connectAdmin(name);
+  try {
+    await waitFor(`etcd of ${name}`, 30_000, async () => (await store.revision()) > 0 || undefined);
+    o.progress(`✓ ${name}: etcd is up at ${endpoints[0]} (TLS, client certificates)`);
+    const wanted = clusterSettings(plan, datapath);
+    const existing = await store.get(keys.clusterSettings());
+    if (!existing) await store.put(keys.clusterSettings(), JSON.stringify(wanted));
+    else if (existing.value.toString() !== JSON.stringify(wanted)) {
+      throw new LabError(`${name} is already installed with other settings (${existing.value.toString()}); run "trellis lab down" first to rebuild it`);
+    }
+  } finally {
+    await store.close();
+  }
+
+  for (const d of specs) {
+    if (d.name !== `${name}/etcd`) {
+      mkdirSync(dirname(d.logFile), { recursive: true });
+      sup.start(d);
+    }
   }
   o.progress(`✓ ${name}: operator, ${plan.nodes.length} agents and pod runners started`);
 }
@@ -249,11 +285,11 @@ export async function labDown(progress: (l: string) => void): Promise<{ namespac
   if (process.getuid?.() !== 0) throw new LabError("removing the lab's namespaces needs root: run it as root (sudo)");
   const record = readLabRecord();
   const sup = new Supervisor(labPaths.pids());
-  // Daemons outside any lab namespace would survive the namespace deletion; stop them by pid first.
-  if (existsSync(labPaths.pids())) {
-    const { readdirSync } = await import("node:fs");
-    for (const f of readdirSync(labPaths.pids())) await sup.stop(f.replace(/\.pid$/, "").replaceAll("_", "/"));
-  }
+  // Daemons the lab started, by pid file, and any lab process whose namespace is already gone
+  // (a crash can leave a pod server behind in a namespace nobody can name any more).
+  const names = existsSync(labPaths.pids()) ? readdirSync(labPaths.pids()).map((f) => f.replace(/\.pid$/, "").replaceAll("_", "/")) : [];
+  await Promise.all(names.map((n) => sup.stop(n)));
+  await killPids(await strayLabProcesses());
   const { namespaces } = await teardownTopology();
   progress(`✓ removed ${namespaces.length} namespaces and the admin link`);
   if (record) {
@@ -271,6 +307,25 @@ export async function labDown(progress: (l: string) => void): Promise<{ namespac
   rmSync(labDir(), { recursive: true, force: true });
   progress(`✓ removed ${labDir()}`);
   return { namespaces };
+}
+
+/** Processes of this package's lab daemons, or etcds on the lab's data directory, wherever they run. */
+async function strayLabProcesses(): Promise<number[]> {
+  const entry = trellisCommand().args[1]!;
+  const pids: number[] = [];
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
+    let cmd: string[];
+    try {
+      cmd = readFileSync(`/proc/${d}/cmdline`, "utf8").split("\0");
+    } catch {
+      continue;
+    }
+    const trellisDaemon = cmd.includes(entry) && (cmd.includes("agent") || cmd.includes("operator") || (cmd.includes("lab") && (cmd.includes("pod-server") || cmd.includes("pod-runner"))));
+    const labEtcd = cmd[0]?.endsWith("etcd") && cmd.some((a) => a.startsWith(`${labDir()}/`));
+    if (trellisDaemon || labEtcd) pids.push(Number(d));
+  }
+  return pids;
 }
 
 export async function labStatus(): Promise<Record<string, unknown>> {

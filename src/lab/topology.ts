@@ -10,7 +10,7 @@ import {
   type LabClusterPlan,
   type LabHost,
 } from "./address-plan.js";
-import { deleteNetns, ensureNetns, listNetns } from "./netns.js";
+import { deleteNetns, ensureNetns, killPids, listNetns, netnsPids } from "./netns.js";
 
 /**
  * The lab's wiring: a fabric namespace holding the underlay bridge, one namespace per control plane
@@ -90,7 +90,10 @@ export async function routeServicesVia(gatewayIp: string): Promise<void> {
  */
 export async function teardownTopology(): Promise<{ namespaces: string[] }> {
   const all = (await listNetns()).filter(isLabNetns);
-  // Pods and nodes first, the fabric last, so no process loses its network while others still run.
+  // Every process in every lab namespace is signalled at once (one grace period, not one each).
+  const pids = (await Promise.all(all.map((ns) => netnsPids(ns)))).flat();
+  await killPids(pids);
+  // Pods and nodes first, the fabric last.
   const order = [...all.filter((n) => n !== FABRIC_NETNS), ...all.filter((n) => n === FABRIC_NETNS)];
   for (const ns of order) await deleteNetns(ns);
   const root = await links();

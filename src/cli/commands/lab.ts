@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { labDown, labStatus, labUp } from "../../lab/lab.js";
+import { controlDaemon, labDown, labStatus, labUp } from "../../lab/lab.js";
+import { loadConfig, resolveContext } from "../config-file.js";
 import { runPodServer } from "../../lab/pod-server.js";
 import { formatTable, parseOutputFormat, printStructured } from "../output.js";
 import { UserError } from "../user-error.js";
@@ -65,6 +66,19 @@ export function registerLabCommands(program: Command): void {
       }
       process.stdout.write(formatTable(["CLUSTER", "HOST", "DAEMONS", "LOG"], rows));
     });
+
+  for (const action of ["stop", "start", "restart"] as const) {
+    lab
+      .command(`${action} <component>`)
+      .description(`${action[0]!.toUpperCase()}${action.slice(1)} one daemon of the lab: etcd, operator, agent or pod-runner`)
+      .option("--context <name>", "the cluster's context")
+      .option("--node <name>", "the node, for agent and pod-runner")
+      .action(async (component: string, o: { context?: string; node?: string }) => {
+        const cluster = resolveContext(loadConfig(), o.context).context.cluster;
+        const name = await controlDaemon(cluster, component, o.node, action);
+        progress(`✓ ${name} ${action === "stop" ? "stopped" : action === "start" ? "started" : "restarted"}`);
+      });
+  }
 
   lab
     .command("pod-server", { hidden: true })
