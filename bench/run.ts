@@ -11,6 +11,7 @@ import type { BenchModule, BenchSection } from "./section.js";
 const BENCHES: Record<string, () => Promise<BenchModule>> = {
   kvstore: () => import("./kvstore.bench.js"),
   decode: () => import("./decode.bench.js"),
+  datapath: () => import("./datapath.bench.js"),
 };
 
 const PAGE = "docs/benchmarks.md";
