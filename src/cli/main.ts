@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { registerConfigCommands } from "./commands/config.js";
 import { registerDaemonCommands } from "./commands/daemons.js";
+import { registerDemoCommand } from "./commands/demo.js";
 import { registerEndpointCommands } from "./commands/endpoint.js";
 import { registerLabCommands } from "./commands/lab.js";
 import { registerWorkloadCommands } from "./commands/workloads.js";
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerLabCommands(program);
   registerWorkloadCommands(program);
   registerEndpointCommands(program);
+  registerDemoCommand(program);
   registerDaemonCommands(program);
   return program;
 }
