@@ -3,6 +3,7 @@ import { registerConfigCommands } from "./commands/config.js";
 import { registerDaemonCommands } from "./commands/daemons.js";
 import { registerDemoCommand } from "./commands/demo.js";
 import { registerEndpointCommands } from "./commands/endpoint.js";
+import { registerInstallCommands } from "./commands/install.js";
 import { registerLabCommands } from "./commands/lab.js";
 import { registerWorkloadCommands } from "./commands/workloads.js";
 import { UserError } from "./user-error.js";
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerLabCommands(program);
   registerWorkloadCommands(program);
   registerEndpointCommands(program);
+  registerInstallCommands(program);
   registerDemoCommand(program);
   registerDaemonCommands(program);
   return program;

@@ -16,4 +16,17 @@ export const keys = {
   pods: () => "trellis/pods/",
   podStatus: (ns: string, name: string) => `trellis/pod-status/${ns}/${name}`,
   podStatuses: () => "trellis/pod-status/",
+  service: (ns: string, name: string) => `trellis/services/${ns}/${name}`,
+  services: () => "trellis/services/",
+  serviceStatus: (ns: string, name: string) => `trellis/service-status/${ns}/${name}`,
+  serviceStatuses: () => "trellis/service-status/",
+  /** Backends of a service: computed by the operator from pods, or given explicitly (clustermesh-apiserver). */
+  serviceEndpoints: (ns: string, name: string) => `trellis/service-endpoints/${ns}/${name}`,
+  serviceEndpointsAll: () => "trellis/service-endpoints/",
+  secret: (ns: string, name: string) => `trellis/secrets/${ns}/${name}`,
+  secrets: () => "trellis/secrets/",
+  /** Helm-style values of `trellis install`/`upgrade`, merged. */
+  values: () => "trellis/config/values",
+  /** Cluster-mesh settings written by `clustermesh enable`. */
+  clustermesh: () => "trellis/config/clustermesh",
 } as const;

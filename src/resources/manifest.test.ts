@@ -48,7 +48,7 @@ test("errors name the field and the rule", () => {
     [NGINX.replace("app: nginx\n  replicas", "app: other\n  replicas"), /does not select spec\.template\.metadata\.labels/],
     [NGINX.replace("name: nginx-deployment", "name: Nginx_Deployment"), /metadata\.name: lower-case/],
     [NGINX.replace("containerPort: 80", "containerPort: 70000"), /containers\[0\]\.ports\[0\]\.containerPort/],
-    [NGINX.replace("kind: Deployment", "kind: StatefulSet"), /unsupported kind "apps\/v1 StatefulSet"; supported: apps\/v1 Deployment/],
+    [NGINX.replace("kind: Deployment", "kind: StatefulSet"), /unsupported kind "apps\/v1 StatefulSet"; supported: apps\/v1 Deployment, v1 Service, v1 Secret/],
     ["a: [", /not valid YAML/],
     ["", /holds no objects/],
   ];

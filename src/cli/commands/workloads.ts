@@ -1,9 +1,13 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { basename } from "node:path";
 import type { Command } from "commander";
 import type { Deployment } from "../../resources/deployment.js";
 import { keys } from "../../resources/keys.js";
 import { parseManifests, type Manifest } from "../../resources/manifest.js";
+import { kindLabel, objectKey } from "../../resources/object-keys.js";
+import { makeSecret, parseSecret, type Secret } from "../../resources/secret.js";
+import { servicePorts, type Service, type ServiceStatus } from "../../resources/service.js";
 import type { PodSpec, PodStatus } from "../../resources/pod.js";
 import { formatAge } from "../age.js";
 import { withCluster, type ClusterConnection } from "../cluster-connection.js";
@@ -62,27 +66,97 @@ export async function podViews(c: ClusterConnection, namespace?: string): Promis
     .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
 }
 
+export interface ServiceView {
+  namespace: string;
+  name: string;
+  type: string;
+  clusterIP?: string;
+  externalIPs: string[];
+  ports: string;
+  selector: string;
+  annotations: Record<string, string>;
+  createdAt?: string;
+}
+
+export async function serviceViews(c: ClusterConnection): Promise<ServiceView[]> {
+  const { kvs } = await c.store.list(keys.services());
+  const statuses = new Map((await c.store.list(keys.serviceStatuses())).kvs.map((kv) => [kv.key.slice(keys.serviceStatuses().length), JSON.parse(kv.value.toString()) as ServiceStatus]));
+  return kvs
+    .map((kv) => {
+      const s = JSON.parse(kv.value.toString()) as Service & { createdAt?: string };
+      const st = statuses.get(`${s.metadata.namespace}/${s.metadata.name}`);
+      return {
+        namespace: s.metadata.namespace,
+        name: s.metadata.name,
+        type: s.spec.type,
+        clusterIP: st?.clusterIP,
+        externalIPs: [...(st?.loadBalancerIPs ?? [])],
+        ports: servicePorts(s)
+          .map((p) => `${p.port}${st?.nodePorts[String(p.port)] ? `:${st.nodePorts[String(p.port)]}` : ""}/${p.protocol}`)
+          .join(","),
+        selector: Object.entries(s.spec.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(",") || "<none>",
+        annotations: { ...s.metadata.annotations },
+        createdAt: s.createdAt,
+      };
+    })
+    .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+}
+
 export function registerWorkloadCommands(program: Command): void {
-  program
-    .command("apply")
-    .description("Create or update objects from a file (apps/v1 Deployment)")
-    .requiredOption("-f, --filename <file>", "manifest file, or - for standard input")
-    .option("--context <name>", "the cluster's context")
-    .action(async (o: { filename: string; context?: string }) => {
-      const manifests = readManifestFile(o.filename);
-      await withCluster(o.context, async (c) => {
-        await c.settings();
-        for (const m of manifests) {
-          const d = m.object;
-          const key = keys.deployment(d.metadata.namespace, d.metadata.name);
-          const before = await c.store.get(key);
-          const value = JSON.stringify(d);
-          if (before?.value.toString() === value) console.log(`deployment.apps/${d.metadata.name} unchanged`);
-          else {
-            await c.store.put(key, value);
-            console.log(`deployment.apps/${d.metadata.name} ${before ? "configured" : "created"}`);
+  const applyLike = (verb: "apply" | "create") =>
+    program
+      .command(verb)
+      .description(verb === "apply" ? "Create or update objects from a file (Deployment, Service, Secret)" : "Create objects from a file; fails if one exists")
+      .option("-f, --filename <file>", "manifest file, or - for standard input")
+      .option("--context <name>", "the cluster's context")
+      .action(async (o: { filename?: string; context?: string }) => {
+        if (!o.filename) throw new UserError(`${verb} needs -f FILE (or -f - for standard input)`);
+        const manifests = readManifestFile(o.filename);
+        await withCluster(o.context, async (c) => {
+          await c.settings();
+          for (const m of manifests) {
+            const key = objectKey(m);
+            const value = JSON.stringify(m.object);
+            const label = `${kindLabel(m)}/${m.object.metadata.name}`;
+            const before = await c.store.get(key);
+            if (verb === "create" && before) throw new UserError(`${kindLabel(m)} "${m.object.metadata.name}" already exists in namespace ${m.object.metadata.namespace}; use "trellis apply -f" to change it`);
+            if (before?.value.toString() === value) console.log(`${label} unchanged`);
+            else {
+              await c.store.put(key, value);
+              console.log(`${label} ${before ? "configured" : "created"}`);
+            }
           }
+        });
+      });
+  applyLike("apply");
+  const create = applyLike("create");
+  create
+    .command("secret")
+    .description("Create a secret")
+    .command("generic <name>")
+    .description("Create a secret from files (one key per file, named after the file)")
+    .option("--from-file <path...>", "a file; the key is its name, or KEY=PATH")
+    .option("-n, --namespace <ns>", "namespace", "kube-system")
+    .option("--context <name>", "the cluster's context")
+    .action(async (name: string, o: { fromFile?: string[]; namespace: string; context?: string }) => {
+      if (!o.fromFile?.length) throw new UserError("create secret generic needs at least one --from-file=PATH");
+      const files: Record<string, Buffer> = {};
+      for (const spec of o.fromFile) {
+        const eq = spec.indexOf("=");
+        const path = eq > 0 ? spec.slice(eq + 1) : spec;
+        const key = eq > 0 ? spec.slice(0, eq) : basename(path);
+        try {
+          files[key] = readFileSync(path);
+        } catch (e) {
+          throw new UserError(`cannot read ${path}: ${(e as Error).message}`);
         }
+      }
+      const secret = parseSecret(makeSecret(o.namespace, name, files));
+      await withCluster(o.context, async (c) => {
+        const key = keys.secret(o.namespace, name);
+        if (await c.store.get(key)) throw new UserError(`secret "${name}" already exists in namespace ${o.namespace}`);
+        await c.store.put(key, JSON.stringify(secret));
+        console.log(`secret/${name} created`);
       });
     });
 
@@ -95,9 +169,9 @@ export function registerWorkloadCommands(program: Command): void {
       const manifests = readManifestFile(o.filename);
       await withCluster(o.context, async (c) => {
         for (const m of manifests) {
-          const n = await c.store.delete(keys.deployment(m.object.metadata.namespace, m.object.metadata.name));
-          if (n === 0) throw new UserError(`deployments.apps "${m.object.metadata.name}" not found in namespace ${m.object.metadata.namespace}`);
-          console.log(`deployment.apps "${m.object.metadata.name}" deleted`);
+          const n = await c.store.delete(objectKey(m));
+          if (n === 0) throw new UserError(`${kindLabel(m)} "${m.object.metadata.name}" not found in namespace ${m.object.metadata.namespace}`);
+          console.log(`${kindLabel(m)} "${m.object.metadata.name}" deleted`);
         }
       });
     });
@@ -126,16 +200,40 @@ export function registerWorkloadCommands(program: Command): void {
 
   program
     .command("get")
-    .description("List pods, deployments or nodes")
-    .argument("<resource>", "pods | deployments | nodes")
+    .description("List pods, deployments, nodes, services or secrets")
+    .argument("<resource>", "pods | deployments | nodes | services (svc) | secrets")
+    .argument("[name]", "only this object")
     .option("-o, --output <format>", "wide, json or yaml")
-    .option("-n, --namespace <ns>", "namespace (default: all)")
+    .option("-n, --namespace <ns>", "namespace (default: all; kube-system for secrets)")
     .option("--context <name>", "the cluster's context")
-    .action(async (resource: string, o: { output?: string; namespace?: string; context?: string }) => {
+    .action(async (resource: string, name: string | undefined, o: { output?: string; namespace?: string; context?: string }) => {
       const format = parseOutputFormat(o.output, ["table", "wide", "json", "yaml"]);
       await withCluster(o.context, async (c) => {
         await c.settings();
         switch (resource) {
+          case "secret":
+          case "secrets": {
+            const ns = o.namespace ?? "kube-system";
+            const all = (await listJson<Secret>(c, keys.secrets())).filter((x) => x.metadata.namespace === ns && (!name || x.metadata.name === name));
+            if (name && all.length === 0) throw new UserError(`secrets "${name}" not found in namespace ${ns}`);
+            if (printStructured(name ? all[0] : { apiVersion: "v1", kind: "List", items: all }, format)) return;
+            process.stdout.write(formatTable(["NAME", "TYPE", "DATA"], all.map((x) => [x.metadata.name, x.type, String(Object.keys(x.data).length)])));
+            return;
+          }
+          case "svc":
+          case "service":
+          case "services": {
+            const views = (await serviceViews(c)).filter((v) => (!o.namespace || v.namespace === o.namespace) && (!name || v.name === name));
+            if (name && views.length === 0) throw new UserError(`services "${name}" not found${o.namespace ? ` in namespace ${o.namespace}` : ""}`);
+            if (printStructured(name ? views[0] : views, format)) return;
+            process.stdout.write(
+              formatTable(
+                ["NAMESPACE", "NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE", ...(format === "wide" ? ["SELECTOR"] : [])],
+                views.map((v) => [v.namespace, v.name, v.type, v.clusterIP ?? "<pending>", v.externalIPs.length ? v.externalIPs.join(",") : v.type === "LoadBalancer" ? "<pending>" : "<none>", v.ports, formatAge(v.createdAt), ...(format === "wide" ? [v.selector] : [])]),
+              ),
+            );
+            return;
+          }
           case "pods":
           case "pod":
           case "po": {
@@ -172,7 +270,7 @@ export function registerWorkloadCommands(program: Command): void {
             return;
           }
           default:
-            throw new UserError(`unknown resource "${resource}": use pods, deployments or nodes`);
+            throw new UserError(`unknown resource "${resource}": use pods, deployments, nodes, services or secrets`);
         }
       });
     });

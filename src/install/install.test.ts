@@ -1,0 +1,48 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { MemoryStore } from "../kvstore/memory-store.js";
+import { keys } from "../resources/keys.js";
+import { parseSets } from "./helm-set.js";
+import { installValues } from "./install.js";
+
+const base = { name: "cluster-1", id: 1, maxConnectedClusters: 255, datapathMode: "tunnel", podPool: "100.65.0.0/16", podNodeMaskSize: 24, serviceCIDR: "198.19.1.0/25", loadBalancerPool: "198.19.1.128/25" };
+
+async function cluster(pods = 0): Promise<MemoryStore> {
+  const store = new MemoryStore();
+  await store.put(keys.clusterSettings(), JSON.stringify(base));
+  for (let i = 0; i < pods; i++) await store.put(keys.pod("default", `p${i}`), "{}");
+  return store;
+}
+
+test("seed 003's install flags set the name and ID; the same values again change nothing", async () => {
+  const store = await cluster();
+  const r = await installValues(store, parseSets(["cluster.name=east", "cluster.id=7"]));
+  assert.deepEqual(r.changes, ["cluster.name: cluster-1 -> east", "cluster.id: 1 -> 7"]);
+  assert.equal(r.settings.podPool, "100.65.0.0/16", "settings the values do not name are kept");
+  const again = await installValues(store, parseSets(["cluster.name=east", "cluster.id=7"]));
+  assert.deepEqual(again.changes, []);
+  const stored = JSON.parse((await store.get(keys.clusterSettings()))!.value.toString()) as { name: string; id: number };
+  assert.deepEqual([stored.name, stored.id], ["east", 7]);
+});
+
+test("invalid names and IDs are refused with the rule and the value", async () => {
+  const store = await cluster();
+  await assert.rejects(installValues(store, parseSets(["cluster.name=Cluster_1"])), /cluster name "Cluster_1" is invalid/);
+  await assert.rejects(installValues(store, parseSets(["cluster.id=256"])), /256/);
+  await assert.rejects(installValues(store, parseSets(["cluster.id=300,maxConnectedClusters=511"])).then(() => "ok"), /maxConnectedClusters/, "changing maxConnectedClusters later is refused");
+  await assert.rejects(installValues(store, parseSets(["routingMode=geneve"])), /routingMode must be tunnel or native/);
+  assert.equal(JSON.parse((await store.get(keys.clusterSettings()))!.value.toString()).name, "cluster-1", "nothing changed");
+});
+
+test("renaming a cluster that runs workloads is refused unless forced", async () => {
+  const store = await cluster(3);
+  await assert.rejects(installValues(store, parseSets(["cluster.id=2"])), /cluster-1 runs 3 pod\(s\).*security identity.*--force/);
+  const r = await installValues(store, parseSets(["cluster.id=2"]), { force: true });
+  assert.deepEqual(r.changes, ["cluster.id: 1 -> 2"]);
+});
+
+test("unknown values are kept and listed", async () => {
+  const store = await cluster();
+  const r = await installValues(store, parseSets(["hubble.enabled=true", "cluster.name=cluster-1"]));
+  assert.deepEqual(r.unknown, ["hubble.enabled"]);
+});

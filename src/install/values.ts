@@ -1,0 +1,52 @@
+import { validateClusterInfo, type ClusterInfo } from "../cluster/index.js";
+import { getPath, type Values } from "./helm-set.js";
+import type { ClusterSettings, DatapathMode } from "../resources/cluster-settings.js";
+
+/**
+ * The Helm values Trellis understands (Cilium's names), and what they mean for a cluster's
+ * settings. Unknown keys are kept (a values file written for Cilium may carry more) but listed, so
+ * a typo does not pass silently.
+ */
+export const KNOWN_VALUES = [
+  "cluster.name",
+  "cluster.id",
+  "maxConnectedClusters",
+  "routingMode",
+  "clustermesh.useAPIServer",
+  "clustermesh.config.enabled",
+  "clustermesh.config.clusters",
+  "clustermesh.apiserver.tls.auto.method",
+  "clustermesh.apiserver.tls.auto.enabled",
+  "clustermesh.apiserver.tls.ca.cert",
+  "clustermesh.apiserver.tls.ca.key",
+  "clustermesh.apiserver.service.type",
+  "clustermesh.apiserver.kvstoremesh.enabled",
+  "clustermesh.cacheTTL",
+] as const;
+
+export class ValuesError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ValuesError";
+  }
+}
+
+function leaves(v: unknown, prefix = ""): string[] {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return [prefix];
+  return Object.entries(v).flatMap(([k, x]) => leaves(x, prefix ? `${prefix}.${k}` : k));
+}
+
+export function unknownValues(values: Values): string[] {
+  return leaves(values).filter((p) => p && !KNOWN_VALUES.some((k) => p === k || p.startsWith(`${k}.`) || k.startsWith(`${p}.`)));
+}
+
+/** The cluster identity the values ask for, on top of the current settings; rule violations listed. */
+export function settingsFromValues(values: Values, current: ClusterSettings): ClusterSettings {
+  const name = getPath(values, "cluster.name") ?? current.name;
+  const id = getPath(values, "cluster.id") ?? current.id;
+  const max = getPath(values, "maxConnectedClusters") ?? current.maxConnectedClusters;
+  const routing = getPath(values, "routingMode") ?? current.datapathMode;
+  if (routing !== "tunnel" && routing !== "native") throw new ValuesError(`routingMode must be tunnel or native (got ${JSON.stringify(routing)})`);
+  const info: ClusterInfo = validateClusterInfo({ name: name as string, id: id as number, maxConnectedClusters: max as 255 | 511 });
+  return { ...current, name: info.name, id: info.id, maxConnectedClusters: info.maxConnectedClusters, datapathMode: routing as DatapathMode };
+}
