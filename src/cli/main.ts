@@ -1,4 +1,5 @@
 import { Command, CommanderError } from "commander";
+import { registerCaCommands } from "./commands/ca.js";
 import { registerConfigCommands } from "./commands/config.js";
 import { registerDaemonCommands } from "./commands/daemons.js";
 import { registerDemoCommand } from "./commands/demo.js";
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .configureHelp({ sortSubcommands: true });
   registerConfigCommands(program);
+  registerCaCommands(program);
   registerLabCommands(program);
   registerWorkloadCommands(program);
   registerEndpointCommands(program);

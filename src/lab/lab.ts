@@ -5,6 +5,7 @@ import { EtcdStore } from "../kvstore/etcd-store.js";
 import { loadEtcdConfigFile } from "../kvstore/etcd-config.js";
 import type { KvStore } from "../kvstore/kvstore.js";
 import type { ClusterSettings, DatapathMode } from "../resources/cluster-settings.js";
+import { readClusterCa, writeClusterCa } from "../install/cluster-ca.js";
 import { keys } from "../resources/keys.js";
 import { run } from "../util/exec.js";
 import { callUnix } from "../util/unix-http.js";
@@ -204,6 +205,7 @@ async function upCluster(plan: LabClusterPlan, datapath: DatapathMode, sup: Supe
   try {
     await waitFor(`etcd of ${name}`, 30_000, async () => (await store.revision()) > 0 || undefined);
     o.progress(`✓ ${name}: etcd is up at ${endpoints[0]} (TLS, client certificates)`);
+    if (!(await readClusterCa(store))) await writeClusterCa(store, { certPem: readFileSync(pki.caCert, "utf8"), keyPem: readFileSync(pki.caKey, "utf8") });
     const wanted = clusterSettings(plan, datapath);
     const existing = await store.get(keys.clusterSettings());
     if (!existing) await store.put(keys.clusterSettings(), JSON.stringify(wanted));
