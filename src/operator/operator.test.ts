@@ -65,3 +65,38 @@ test("the operator assigns pod CIDRs, writes cluster-config, and keeps deploymen
   await store.delete(keys.deployment("default", "web"));
   await until(async () => (await store.list(keys.pods())).kvs.length === 0, "pods of a deleted deployment removed");
 });
+
+test("services get addresses, and backends from the Running pods their selector matches", async (t) => {
+  const store = new MemoryStore();
+  await store.put(keys.clusterSettings(), JSON.stringify({ name: "cluster-1", id: 1, maxConnectedClusters: 255, datapathMode: "tunnel", podPool: "100.65.0.0/16", podNodeMaskSize: 24, serviceCIDR: "198.19.1.0/25", loadBalancerPool: "198.19.1.128/25" }));
+  const op = new Operator({ store });
+  t.after(async () => {
+    await op.stop();
+    await store.close();
+  });
+  await op.start();
+  const pod = (name: string, app: string, node: string) => ({ name, namespace: "default", labels: { app }, node, ports: [80], image: "x", createdAt: "" });
+  await store.put(keys.pod("default", "web-1"), JSON.stringify(pod("web-1", "web", "node-1")));
+  await store.put(keys.pod("default", "web-2"), JSON.stringify(pod("web-2", "web", "node-2")));
+  await store.put(keys.pod("default", "db-1"), JSON.stringify(pod("db-1", "db", "node-1")));
+  for (const [n, ip] of [["web-1", "100.65.0.5"], ["db-1", "100.65.0.6"]]) {
+    await store.put(keys.podStatus("default", n!), JSON.stringify({ name: n, namespace: "default", node: "node-1", phase: "Running", ip, updatedAt: "" }));
+  }
+  const [svc] = parseManifests(`apiVersion: v1
+kind: Service
+metadata: {name: web, annotations: {io.cilium/global-service: "true"}}
+spec:
+  type: LoadBalancer
+  ports: [{port: 80}]
+  selector: {app: web}
+`);
+  await store.put(keys.service("default", "web"), JSON.stringify(svc!.object));
+  const status = await until(async () => (await store.get(keys.serviceStatus("default", "web")))?.value.toString(), "service status");
+  assert.deepEqual(JSON.parse(status), { clusterIP: "198.19.1.1", nodePorts: { "80": 30000 }, loadBalancerIPs: ["198.19.1.129"] });
+  const eps = await until(async () => (await store.get(keys.serviceEndpoints("default", "web")))?.value.toString(), "endpoints");
+  assert.deepEqual(JSON.parse(eps).backends.map((b: { ip: string }) => b.ip), ["100.65.0.5"], "web-2 is not Running yet; db-1 does not match");
+  await store.put(keys.podStatus("default", "web-2"), JSON.stringify({ name: "web-2", namespace: "default", node: "node-2", phase: "Running", ip: "100.65.1.9", updatedAt: "" }));
+  await until(async () => JSON.parse((await store.get(keys.serviceEndpoints("default", "web")))!.value.toString()).backends.length === 2, "second backend");
+  await store.delete(keys.service("default", "web"));
+  await until(async () => !(await store.get(keys.serviceStatus("default", "web"))) && !(await store.get(keys.serviceEndpoints("default", "web"))), "cleanup");
+});

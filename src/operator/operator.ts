@@ -5,7 +5,11 @@ import { parseClusterSettings, type ClusterSettings } from "../resources/cluster
 import type { Deployment } from "../resources/deployment.js";
 import { podLabels, podPorts } from "../resources/deployment.js";
 import { keys } from "../resources/keys.js";
-import type { PodSpec } from "../resources/pod.js";
+import { matchesLabels } from "../resources/labels.js";
+import type { PodSpec, PodStatus } from "../resources/pod.js";
+import type { ServiceBackend, ServiceEndpoints } from "../resources/service-endpoints.js";
+import type { Service, ServiceStatus } from "../resources/service.js";
+import { ServiceAllocator } from "./service-allocator.js";
 import { encodeClusterConfig, encodeHeartbeat } from "../state/index.js";
 import { clusterConfigKey, HEARTBEAT_KEY } from "../state/keys.js";
 import { assignPodCidrs } from "./pod-cidr-allocator.js";
@@ -54,7 +58,17 @@ export class Operator {
     await this.beat();
     this.heartbeat = setInterval(() => void this.beat(), this.options.heartbeatMs ?? 60_000);
 
-    const prefixes = [keys.nodeRegistrations(), keys.nodeCIDRs(), keys.deployments(), keys.pods(), `cilium/state/nodes/v1/${name}/`];
+    const prefixes = [
+      keys.nodeRegistrations(),
+      keys.nodeCIDRs(),
+      keys.deployments(),
+      keys.pods(),
+      `cilium/state/nodes/v1/${name}/`,
+      keys.podStatuses(),
+      keys.services(),
+      keys.serviceStatuses(),
+      keys.serviceEndpointsAll(),
+    ];
     for (const prefix of prefixes) {
       const m = new Map<string, Buffer>();
       this.state.set(prefix, m);
@@ -158,5 +172,46 @@ export class Operator {
     for (const p of pods) {
       if (p.deployment && !owned.has(`${p.namespace}/${p.deployment}`)) await store.delete(keys.pod(p.namespace, p.name));
     }
+    await this.reconcileServices();
+  }
+
+  /** Allocations for every service, and backends for those with a selector. */
+  private async reconcileServices(): Promise<void> {
+    const { store } = this.options;
+    const services = new Map(this.entries(keys.services()).map(([k, v]) => [k, JSON.parse(v.toString()) as Service]));
+    const statuses = new Map(this.entries(keys.serviceStatuses()).map(([k, v]) => [k, JSON.parse(v.toString()) as ServiceStatus]));
+    const allocator = new ServiceAllocator(this.settings.serviceCIDR, this.settings.loadBalancerPool, [...statuses.entries()].filter(([k]) => services.has(k)).map(([, v]) => v));
+    for (const [k, s] of services) {
+      const current = statuses.get(k);
+      let next: ServiceStatus;
+      try {
+        next = allocator.allocate(s, current);
+      } catch (e) {
+        this.log.error({ service: k, err: (e as Error).message }, "cannot allocate service addresses");
+        continue;
+      }
+      if (JSON.stringify(next) !== JSON.stringify(current)) {
+        await store.put(keys.serviceStatus(s.metadata.namespace, s.metadata.name), JSON.stringify(next));
+        this.log.info({ service: k, ...next }, "service addresses allocated");
+      }
+    }
+    for (const k of statuses.keys()) if (!services.has(k)) await store.delete(`${keys.serviceStatuses()}${k}`);
+
+    const podStatus = new Map(this.entries(keys.podStatuses()).map(([k, v]) => [k, JSON.parse(v.toString()) as PodStatus]));
+    const pods = this.entries(keys.pods()).map(([, v]) => JSON.parse(v.toString()) as PodSpec);
+    const endpoints = new Map(this.entries(keys.serviceEndpointsAll()).map(([k, v]) => [k, JSON.parse(v.toString()) as ServiceEndpoints]));
+    for (const [k, s] of services) {
+      const selector = s.spec.selector;
+      if (!selector) continue;
+      const backends: ServiceBackend[] = pods
+        .filter((p) => p.namespace === s.metadata.namespace && matchesLabels(selector, p.labels))
+        .map((p) => ({ p, st: podStatus.get(`${p.namespace}/${p.name}`) }))
+        .filter(({ st }) => st?.phase === "Running" && st.ip)
+        .map(({ p, st }) => ({ ip: st!.ip!, ready: true, pod: p.name, node: p.node }))
+        .sort((a, b) => a.ip.localeCompare(b.ip, "en", { numeric: true }));
+      const next: ServiceEndpoints = { backends, managedBy: "operator" };
+      if (JSON.stringify(next) !== JSON.stringify(endpoints.get(k))) await store.put(keys.serviceEndpoints(s.metadata.namespace, s.metadata.name), JSON.stringify(next));
+    }
+    for (const [k, e] of endpoints) if (e.managedBy === "operator" && !services.get(k)?.spec.selector) await store.delete(`${keys.serviceEndpointsAll()}${k}`);
   }
 }
