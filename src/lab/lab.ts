@@ -16,7 +16,7 @@ import { readLabRecord, writeLabRecord, type LabRecord } from "./lab-record.js";
 import { cniBinDir, trellisCommand } from "./repo-paths.js";
 import { Supervisor, type DaemonSpec } from "./supervisor.js";
 import { killPids } from "./netns.js";
-import { applyTopology, labKernelState, teardownTopology } from "./topology.js";
+import { applyLoadBalancerRoutes, applyTopology, labKernelState, teardownTopology } from "./topology.js";
 
 export interface LabUpOptions {
   readonly clusters: number;
@@ -103,6 +103,11 @@ export async function connectAdmin(cluster: string): Promise<KvStore> {
   return new EtcdStore(await loadEtcdConfigFile(labPaths.etcdConfig(cluster)));
 }
 
+/** The etcd users a lab cluster has client certificates for. */
+export function labUsers(cluster: string): string[] {
+  return ["root", `admin-${cluster}`, `local-${cluster}`];
+}
+
 /** Every daemon of one lab cluster: etcd and the operator on the control plane, an agent and a pod runner per node. */
 export function daemonSpecs(plan: LabClusterPlan): DaemonSpec[] {
   const name = plan.name;
@@ -124,7 +129,7 @@ export function daemonSpecs(plan: LabClusterPlan): DaemonSpec[] {
         "--initial-advertise-peer-urls", "http://127.0.0.1:2380",
         "--initial-cluster", `${name}=http://127.0.0.1:2380`,
         "--client-cert-auth",
-        "--trusted-ca-file", pki.caCert,
+        "--trusted-ca-file", pki.trustedBundle,
         "--cert-file", pki.serverCert,
         "--key-file", pki.serverKey,
         "--auto-compaction-mode", "revision",
@@ -142,6 +147,14 @@ export function daemonSpecs(plan: LabClusterPlan): DaemonSpec[] {
       logFile: join(labPaths.logs(name), "operator.log"),
     },
   ];
+  specs.push({
+    name: `${name}/kvstoremesh`,
+    netns: plan.controlPlane.netns,
+    command: cli.command,
+    args: [...cli.args, "kvstoremesh", "--kvstore-config", daemonCfg, "--cluster", name],
+    logFile: join(labPaths.logs(name), "kvstoremesh.log"),
+    onDemand: true,
+  });
   for (const n of plan.nodes) {
     const ndir = labPaths.node(name, n.name);
     specs.push({
@@ -178,7 +191,7 @@ export async function controlDaemon(cluster: string, component: string, node: st
   const plan = plansOf(record).find((p) => p.name === cluster);
   if (!plan) throw new LabError(`no cluster "${cluster}" in the lab; clusters: ${record.clusters.map((c) => c.name).join(", ")}`);
   const perNode = component === "agent" || component === "pod-runner";
-  if (!perNode && component !== "etcd" && component !== "operator") throw new LabError(`unknown component "${component}": use etcd, operator, agent or pod-runner`);
+  if (!perNode && component !== "etcd" && component !== "operator" && component !== "kvstoremesh") throw new LabError(`unknown component "${component}": use etcd, operator, kvstoremesh, agent or pod-runner`);
   if (perNode && !node) throw new LabError(`${component} runs on every node: name one with --node (${plan.nodes.map((n) => n.name).join(", ")})`);
   if (!perNode && node) throw new LabError(`${component} runs on the control plane, not on a node: drop --node`);
   if (perNode && !plan.nodes.some((n) => n.name === node)) throw new LabError(`no node "${node}" in ${cluster}; nodes: ${plan.nodes.map((n) => n.name).join(", ")}`);
@@ -195,7 +208,7 @@ async function upCluster(plan: LabClusterPlan, datapath: DatapathMode, sup: Supe
   const name = plan.name;
   mkdirSync(labPaths.logs(name), { recursive: true });
   const endpoints = [`https://${plan.controlPlane.ip}:2379`];
-  const pki = await ensureClusterPki(labPaths.pki(name), name, [plan.controlPlane.ip], ["root", `admin-${name}`]);
+  const pki = await ensureClusterPki(labPaths.pki(name), name, [plan.controlPlane.ip], labUsers(name));
   writeEtcdClientConfig(labPaths.etcdConfig(name), endpoints, pki, "root");
   writeEtcdClientConfig(daemonConfigPath(name), endpoints, pki, `admin-${name}`);
 
@@ -216,7 +229,13 @@ async function upCluster(plan: LabClusterPlan, datapath: DatapathMode, sup: Supe
     await store.close();
   }
 
+  const meshKv = await connectAdmin(name);
+  const kvstoremeshWanted = await meshKv
+    .get(keys.clustermesh())
+    .then((kv) => (kv ? (JSON.parse(kv.value.toString()) as { enabled?: boolean; kvstoremesh?: boolean }) : undefined))
+    .finally(() => meshKv.close());
   for (const d of specs) {
+    if (d.onDemand && !(d.name.endsWith("/kvstoremesh") && kvstoremeshWanted?.enabled && kvstoremeshWanted.kvstoremesh)) continue;
     if (d.name !== `${name}/etcd`) {
       mkdirSync(dirname(d.logFile), { recursive: true });
       sup.start(d);
@@ -256,6 +275,7 @@ export async function labUp(o: LabUpOptions): Promise<LabRecord> {
   }
   o.progress(`Building a lab of ${o.clusters} cluster(s) × ${o.nodes} node(s), datapath ${o.datapath}, state in ${labDir()}`);
   await applyTopology(plans);
+  await applyLoadBalancerRoutes(plans);
   o.progress(`✓ network: fabric bridge, ${plans.length} control plane(s), ${plans.length * o.nodes} node namespaces, admin link 198.18.0.1`);
   const sup = new Supervisor(labPaths.pids());
   for (const p of plans) await upCluster(p, o.datapath, sup, o);
@@ -264,7 +284,7 @@ export async function labUp(o: LabUpOptions): Promise<LabRecord> {
   for (const p of plans) {
     cfg = upsertContext(cfg, {
       name: p.name,
-      context: { cluster: p.name, kvstore: { endpoints: [`https://${p.controlPlane.ip}:2379`], "trusted-ca-file": pkiFiles(labPaths.pki(p.name)).caCert, "cert-file": pkiFiles(labPaths.pki(p.name)).client("root").cert, "key-file": pkiFiles(labPaths.pki(p.name)).client("root").key }, "state-dir": labPaths.cluster(p.name) },
+      context: { cluster: p.name, kvstore: { endpoints: [`https://${p.controlPlane.ip}:2379`], "trusted-ca-file": pkiFiles(labPaths.pki(p.name)).trustedBundle, "cert-file": pkiFiles(labPaths.pki(p.name)).client("root").cert, "key-file": pkiFiles(labPaths.pki(p.name)).client("root").key }, "state-dir": labPaths.cluster(p.name) },
     });
   }
   if (!prior) cfg = { ...cfg, "current-context": plans[0]!.name };

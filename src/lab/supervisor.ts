@@ -16,6 +16,8 @@ export interface DaemonSpec {
   readonly args: readonly string[];
   readonly logFile: string;
   readonly env?: Readonly<Record<string, string>>;
+  /** Started only when a feature asks for it (KVStoreMesh), not by `lab up` itself. */
+  readonly onDemand?: boolean;
 }
 
 export class Supervisor {

@@ -5,7 +5,6 @@ import {
   FABRIC_BRIDGE,
   FABRIC_NETNS,
   isLabNetns,
-  SERVICES_CIDR,
   UNDERLAY_PREFIX_LEN,
   type LabClusterPlan,
   type LabHost,
@@ -79,9 +78,21 @@ export async function applyTopology(clusters: readonly LabClusterPlan[]): Promis
   }
 }
 
-/** The route that makes one cluster's service and load-balancer range reachable from the admin namespace. */
-export async function routeServicesVia(gatewayIp: string): Promise<void> {
-  await run("ip", ["route", "replace", SERVICES_CIDR, "via", gatewayIp, "dev", ADMIN_LINK]);
+/**
+ * The lab's "cloud load balancer": each cluster's load-balancer pool is routed, from the admin
+ * workstation, every control plane and the nodes of the other clusters, to that cluster's nodes
+ * (ECMP over all of them), whose service datapath takes it from there.
+ */
+export async function applyLoadBalancerRoutes(clusters: readonly LabClusterPlan[]): Promise<void> {
+  for (const target of clusters) {
+    const hops = target.nodes.flatMap((n) => ["nexthop", "via", n.ip]);
+    const route = ["route", "replace", target.loadBalancerPool, ...hops];
+    await run("ip", route);
+    for (const c of clusters) {
+      await run("ip", ["-n", c.controlPlane.netns, ...route]);
+      if (c !== target) for (const n of c.nodes) await run("ip", ["-n", n.netns, ...route]);
+    }
+  }
 }
 
 /**
