@@ -24,6 +24,7 @@ import { agentRoutes } from "./api-routes.js";
 import { DatapathController } from "./datapath-controller.js";
 import { EndpointStore, type Endpoint } from "./endpoint-store.js";
 import { IdentityAllocator } from "./identity-allocator.js";
+import { AgentMesh } from "./agent-mesh.js";
 import { NodeCache } from "./node-cache.js";
 
 export interface AgentOptions {
@@ -34,6 +35,8 @@ export interface AgentOptions {
   /** Where the agent keeps its files (IPAM, endpoints) and its API socket. */
   readonly stateDir: string;
   readonly socketPath?: string;
+  /** Where to read KVStoreMesh's cache (the local etcd as local-<cluster>); default: `store`. */
+  readonly cacheStore?: KvStore;
   /** For unit tests: a recording datapath instead of the kernel. */
   readonly datapath?: Datapath;
   readonly logger?: Logger;
@@ -89,6 +92,9 @@ export class Agent {
   private ipcacheWatcher!: RecordWatcher<IpcacheEntry>;
   private ready = false;
   private lease: Lease | undefined;
+  mesh!: AgentMesh;
+  private statusTimer: NodeJS.Timeout | undefined;
+  private lastPublished = 0;
 
   constructor(readonly options: AgentOptions) {
     this.log = options.logger ?? subsystemLogger("agent", { node: options.nodeName });
@@ -110,7 +116,9 @@ export class Agent {
     this.log.info({ cluster, id: this.settings.id, mode: this.settings.datapathMode }, "cluster settings loaded");
 
     // Like a kubelet registering its Node: the operator answers with a pod CIDR.
-    await store.put(keys.nodeRegistration(nodeName), JSON.stringify({ name: nodeName, ip: nodeIP, registeredAt: new Date().toISOString() }));
+    const prior = await store.get(keys.nodeRegistration(nodeName));
+    const registeredAt = prior ? ((JSON.parse(prior.value.toString()) as { registeredAt?: string }).registeredAt ?? new Date().toISOString()) : new Date().toISOString();
+    await store.put(keys.nodeRegistration(nodeName), JSON.stringify({ name: nodeName, ip: nodeIP, registeredAt }));
     const cidrValue = await waitForKey(store, keys.nodeCIDR(nodeName), "a pod CIDR from the operator", this.log);
     this.podCIDR = (JSON.parse(cidrValue.toString()) as { podCIDR: string }).podCIDR;
     this.log.info({ podCIDR: this.podCIDR }, "pod CIDR assigned");
@@ -163,6 +171,17 @@ export class Agent {
       logger: this.log.child({ subsys: "ipcache" }),
     });
 
+    this.mesh = new AgentMesh({
+      local: { name: cluster, id: this.settings.id, maxConnectedClusters: this.settings.maxConnectedClusters },
+      store,
+      cacheStore: this.options.cacheStore ?? store,
+      nodes: this.nodes,
+      onChange: () => void this.controller.sync().catch(() => undefined),
+      logger: this.log,
+    });
+    this.mesh.onStatus(() => this.publishStatus());
+    this.mesh.start();
+
     await this.identities.ready();
     await this.garbageCollect();
     for (const ep of this.endpoints.list()) this.publishEndpoint(ep);
@@ -171,13 +190,18 @@ export class Agent {
     await this.controller.sync().catch((e: Error) => this.log.error({ err: e.message }, "initial datapath reconcile failed"));
     this.controller.start();
     this.server = await listenUnix(agentRoutes(this), this.socketPath);
+    await this.syncer.flushed();
     this.ready = true;
+    this.publishStatus();
+    this.statusTimer = setInterval(() => this.publishStatus(true), 10_000);
     this.log.info({ socket: this.socketPath, endpoints: this.endpoints.list().length }, "agent ready");
   }
 
   async stop(): Promise<void> {
     this.ready = false;
+    if (this.statusTimer) clearInterval(this.statusTimer);
     this.controller?.stop();
+    await this.mesh?.stop();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
     await this.nodeWatcher?.stop();
     await this.ipcacheWatcher?.stop();
@@ -201,6 +225,7 @@ export class Agent {
       cluster: this.settings?.name,
       clusterId: this.settings?.id,
       ready: this.ready,
+      clustermesh: this.mesh?.status(),
       startedAt: this.startedAt.toISOString(),
       nodeIP: this.options.nodeIP,
       podCIDR: this.podCIDR,
@@ -218,13 +243,30 @@ export class Agent {
     };
   }
 
+  /** What `clustermesh status` reads: readiness and every remote cluster's status, lease-bound. */
+  private publishStatus(force = false): void {
+    if (!this.syncer) return;
+    const now = Date.now();
+    if (!force && now - this.lastPublished < 1000) {
+      setTimeout(() => this.publishStatus(), 1000 - (now - this.lastPublished)).unref();
+      return;
+    }
+    this.lastPublished = now;
+    const mesh = this.mesh?.status();
+    this.syncer.upsert(
+      keys.agentStatus(this.options.nodeName),
+      JSON.stringify({ node: this.options.nodeName, cluster: this.settings.name, ready: this.ready, mode: this.mesh?.currentMode, clustermesh: mesh, updatedAt: new Date().toISOString() }),
+    );
+  }
+
   podMtu(): number {
     return podMtu(this.settings.datapathMode, this.underlayMtu);
   }
 
   ipcacheView(): { ip: string; identity: number; hostIp?: string; pod?: string; source: string }[] {
-    return [...this.ipcache.values()]
-      .map((e) => ({ ip: e.ip, identity: e.identity, hostIp: e.hostIp, pod: e.k8sPodName ? `${e.k8sNamespace}/${e.k8sPodName}` : undefined, source: this.settings.name }))
+    const remote = [...(this.mesh?.remoteEndpoints.values() ?? [])];
+    return [...[...this.ipcache.values()].map((e) => ({ ...e, cluster: this.settings.name })), ...remote]
+      .map((e) => ({ ip: e.ip, identity: e.identity, hostIp: e.hostIp, pod: e.k8sPodName ? `${e.k8sNamespace}/${e.k8sPodName}` : undefined, source: e.cluster }))
       .sort((a, b) => a.ip.localeCompare(b.ip, "en", { numeric: true }));
   }
 

@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import { EtcdStore } from "../kvstore/etcd-store.js";
-import type { KvStore } from "../kvstore/kvstore.js";
 import { parseClusterSettings, type ClusterSettings } from "../resources/cluster-settings.js";
 import { keys } from "../resources/keys.js";
 import { loadConfig, resolveContext, type ContextEntry } from "./config-file.js";
@@ -9,7 +8,7 @@ import { UserError } from "./user-error.js";
 /** The cluster a command works on: its context, an admin kvstore client, and its settings. */
 export interface ClusterConnection {
   readonly context: ContextEntry;
-  readonly store: KvStore;
+  readonly store: EtcdStore;
   close(): Promise<void>;
   settings(): Promise<ClusterSettings>;
 }

@@ -1,7 +1,8 @@
 import { Command, CommanderError } from "commander";
 import { registerCaCommands } from "./commands/ca.js";
+import { registerClustermeshCommands } from "./commands/clustermesh.js";
 import { registerConfigCommands } from "./commands/config.js";
-import { registerDaemonCommands } from "./commands/daemons.js";
+import { registerDaemonCommands, registerKvstoremeshCommand } from "./commands/daemons.js";
 import { registerDemoCommand } from "./commands/demo.js";
 import { registerEndpointCommands } from "./commands/endpoint.js";
 import { registerInstallCommands } from "./commands/install.js";
@@ -21,12 +22,14 @@ export function buildProgram(): Command {
     .configureHelp({ sortSubcommands: true });
   registerConfigCommands(program);
   registerCaCommands(program);
+  registerClustermeshCommands(program);
   registerLabCommands(program);
   registerWorkloadCommands(program);
   registerEndpointCommands(program);
   registerInstallCommands(program);
   registerDemoCommand(program);
   registerDaemonCommands(program);
+  registerKvstoremeshCommand(program);
   return program;
 }
 

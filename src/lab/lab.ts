@@ -84,6 +84,11 @@ export function daemonConfigPath(cluster: string): string {
   return join(labPaths.cluster(cluster), "etcd-daemons.yaml");
 }
 
+/** Agents read KVStoreMesh's cache as local-<cluster>, who may read nothing else. */
+export function cacheConfigPath(cluster: string): string {
+  return join(labPaths.cluster(cluster), "etcd-local.yaml");
+}
+
 async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -151,7 +156,7 @@ export function daemonSpecs(plan: LabClusterPlan): DaemonSpec[] {
     name: `${name}/kvstoremesh`,
     netns: plan.controlPlane.netns,
     command: cli.command,
-    args: [...cli.args, "kvstoremesh", "--kvstore-config", daemonCfg, "--cluster", name],
+    args: [...cli.args, "kvstoremesh", "--kvstore-config", daemonCfg],
     logFile: join(labPaths.logs(name), "kvstoremesh.log"),
     onDemand: true,
   });
@@ -161,7 +166,7 @@ export function daemonSpecs(plan: LabClusterPlan): DaemonSpec[] {
       name: `${name}/${n.name}/agent`,
       netns: n.netns,
       command: cli.command,
-      args: [...cli.args, "agent", "--kvstore-config", daemonCfg, "--node-name", n.name, "--node-ip", n.ip, "--uplink", "eth0", "--state-dir", ndir],
+      args: [...cli.args, "agent", "--kvstore-config", daemonCfg, "--cache-kvstore-config", cacheConfigPath(name), "--node-name", n.name, "--node-ip", n.ip, "--uplink", "eth0", "--state-dir", ndir],
       logFile: join(ndir, "agent.log"),
     });
     specs.push({
@@ -211,6 +216,7 @@ async function upCluster(plan: LabClusterPlan, datapath: DatapathMode, sup: Supe
   const pki = await ensureClusterPki(labPaths.pki(name), name, [plan.controlPlane.ip], labUsers(name));
   writeEtcdClientConfig(labPaths.etcdConfig(name), endpoints, pki, "root");
   writeEtcdClientConfig(daemonConfigPath(name), endpoints, pki, `admin-${name}`);
+  writeEtcdClientConfig(cacheConfigPath(name), endpoints, pki, `local-${name}`);
 
   const specs = daemonSpecs(plan);
   sup.start(specs.find((d) => d.name === `${name}/etcd`)!);

@@ -11,7 +11,8 @@ import type { ServiceBackend, ServiceEndpoints } from "../resources/service-endp
 import type { Service, ServiceStatus } from "../resources/service.js";
 import { ServiceAllocator } from "./service-allocator.js";
 import { encodeClusterConfig, encodeHeartbeat } from "../state/index.js";
-import { clusterConfigKey, HEARTBEAT_KEY } from "../state/keys.js";
+import { clusterConfigKey, HEARTBEAT_KEY, STATE_KINDS, syncCanaryKeyOf } from "../state/keys.js";
+import { encodeSyncCanary } from "../state/sync-canary.js";
 import { assignPodCidrs } from "./pod-cidr-allocator.js";
 import { planScale } from "./scheduler.js";
 
@@ -37,6 +38,7 @@ export class Operator {
   private running = false;
   private stopped = false;
   reconciles = 0;
+  private canariesWritten = false;
 
   constructor(private readonly options: OperatorOptions) {
     this.log = options.logger ?? subsystemLogger("operator");
@@ -68,6 +70,7 @@ export class Operator {
       keys.services(),
       keys.serviceStatuses(),
       keys.serviceEndpointsAll(),
+      keys.agentStatuses(),
     ];
     for (const prefix of prefixes) {
       const m = new Map<string, Buffer>();
@@ -173,6 +176,26 @@ export class Operator {
       if (p.deployment && !owned.has(`${p.namespace}/${p.deployment}`)) await store.delete(keys.pod(p.namespace, p.name));
     }
     await this.reconcileServices();
+    await this.maybeWriteCanaries();
+  }
+
+  /**
+   * The cluster's sync canaries tell remote readers that its exported state is complete. State
+   * comes from every agent, so they are written once every registered node's agent reports ready
+   * (an agent is ready only after its initial records are in the kvstore).
+   */
+  private async maybeWriteCanaries(): Promise<void> {
+    if (this.canariesWritten) return;
+    const registered = this.entries(keys.nodeRegistrations()).map(([n]) => n);
+    if (registered.length === 0) return;
+    const reports = new Map(this.entries(keys.agentStatuses()).map(([n, v]) => [n, JSON.parse(v.toString()) as { ready?: boolean }]));
+    if (!registered.every((n) => reports.get(n)?.ready)) return;
+    const at = new Date();
+    await this.options.store.txn({
+      success: STATE_KINDS.map((kind) => ({ type: "put" as const, key: syncCanaryKeyOf(kind, this.settings.name), value: encodeSyncCanary({ syncedAt: at }) })),
+    });
+    this.canariesWritten = true;
+    this.log.info({ nodes: registered.length }, "every agent has synced: sync canaries written");
   }
 
   /** Allocations for every service, and backends for those with a selector. */

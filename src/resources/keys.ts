@@ -27,6 +27,10 @@ export const keys = {
   secrets: () => "trellis/secrets/",
   /** Helm-style values of `trellis install`/`upgrade`, merged. */
   values: () => "trellis/config/values",
+  /** What each agent and KVStoreMesh report about themselves (lease-bound), for `clustermesh status`. */
+  agentStatus: (node: string) => `trellis/status/agents/${node}`,
+  agentStatuses: () => "trellis/status/agents/",
+  kvstoremeshStatus: () => "trellis/status/kvstoremesh",
   /** Cluster-mesh settings written by `clustermesh enable`. */
   clustermesh: () => "trellis/config/clustermesh",
 } as const;

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { stringify } from "yaml";
 import { caFromSecret, caSecret, readClusterCa, writeClusterCa } from "../../install/cluster-ca.js";
+import { labAdoptCa, labClusterOf } from "../../lab/lab-mesh.js";
 import { describeCertificate } from "../../pki/certificates.js";
 import { parseManifests } from "../../resources/manifest.js";
 import { withCluster } from "../cluster-connection.js";
@@ -39,7 +40,9 @@ export function registerCaCommands(program: Command): void {
         await writeClusterCa(c.store, pair);
         const info = describeCertificate(pair.certPem);
         console.log(`✓ ${c.context.name} now uses CA "${info.subjectCommonName}" (valid until ${info.notAfter.toISOString().slice(0, 10)})`);
-        console.log(`  certificates issued from now on (trellis clustermesh enable) chain to it`);
+        const plan = labClusterOf(c.context);
+        if (plan) await labAdoptCa(plan, pair, (l) => console.log(l));
+        else console.log("  certificates issued from now on (trellis clustermesh enable) chain to it; re-issue etcd's and the daemons' certificates from it and restart them");
       });
     });
 }

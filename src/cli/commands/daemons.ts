@@ -4,6 +4,10 @@ import { EtcdStore } from "../../kvstore/etcd-store.js";
 import { loadEtcdConfigFile } from "../../kvstore/etcd-config.js";
 import { subsystemLogger } from "../../log/logger.js";
 import { Operator } from "../../operator/operator.js";
+import { KvStoreMesh } from "../../clustermesh/kvstoremesh/kvstoremesh.js";
+import { parseClusterSettings, type ClusterSettings } from "../../resources/cluster-settings.js";
+import { keys } from "../../resources/keys.js";
+import { Syncer } from "../../state/syncer.js";
 
 /** Runs until SIGTERM/SIGINT, then stops cleanly. */
 async function runUntilSignalled(stop: () => Promise<void>): Promise<void> {
@@ -21,17 +25,20 @@ export function registerDaemonCommands(program: Command): void {
     .command("agent")
     .description("Run the per-node agent (daemon)")
     .requiredOption("--kvstore-config <file>", "etcd client config file (endpoints, trusted-ca-file, cert-file, key-file)")
+    .option("--cache-kvstore-config <file>", "etcd client config for reading KVStoreMesh's cache (a read-only user); default: --kvstore-config")
     .requiredOption("--node-name <name>", "this node's name")
     .requiredOption("--node-ip <ip>", "this node's IP on the underlay")
     .option("--uplink <dev>", "interface carrying the node IP", "eth0")
     .option("--state-dir <dir>", "where the agent keeps IPAM, endpoints and its API socket", "/var/run/trellis")
-    .action(async (o: { kvstoreConfig: string; nodeName: string; nodeIp: string; uplink: string; stateDir: string }) => {
+    .action(async (o: { kvstoreConfig: string; cacheKvstoreConfig?: string; nodeName: string; nodeIp: string; uplink: string; stateDir: string }) => {
       const log = subsystemLogger("agent", { node: o.nodeName });
       const store = new EtcdStore(await loadEtcdConfigFile(o.kvstoreConfig));
-      const agent = new Agent({ store, nodeName: o.nodeName, nodeIP: o.nodeIp, uplink: o.uplink, stateDir: o.stateDir, logger: log });
+      const cacheStore = o.cacheKvstoreConfig ? new EtcdStore(await loadEtcdConfigFile(o.cacheKvstoreConfig)) : undefined;
+      const agent = new Agent({ store, cacheStore, nodeName: o.nodeName, nodeIP: o.nodeIp, uplink: o.uplink, stateDir: o.stateDir, logger: log });
       await agent.start();
       await runUntilSignalled(async () => {
         await agent.stop();
+        await cacheStore?.close();
         await store.close();
       });
     });
@@ -46,6 +53,44 @@ export function registerDaemonCommands(program: Command): void {
       await operator.start();
       await runUntilSignalled(async () => {
         await operator.stop();
+        await store.close();
+      });
+    });
+}
+
+/** `trellis kvstoremesh`: caches every remote cluster's state in the local etcd (a daemon). */
+export function registerKvstoremeshCommand(program: Command): void {
+  program
+    .command("kvstoremesh")
+    .description("Run KVStoreMesh for a cluster (daemon): copies remote clusters' state into the local etcd's cache")
+    .requiredOption("--kvstore-config <file>", "etcd client config file of the local cluster")
+    .action(async (o: { kvstoreConfig: string }) => {
+      const log = subsystemLogger("kvstoremesh");
+      const store = new EtcdStore(await loadEtcdConfigFile(o.kvstoreConfig));
+      let settings: ClusterSettings | undefined;
+      while (!settings) {
+        const kv = await store.get(keys.clusterSettings()).catch(() => undefined);
+        if (kv) settings = parseClusterSettings(kv.value.toString());
+        else await new Promise((r) => setTimeout(r, 500));
+      }
+      const publisher = new Syncer(store, { logger: log });
+      publisher.start();
+      const publish = () =>
+        publisher.upsert(keys.kvstoremeshStatus(), JSON.stringify({ cluster: settings.name, status: mesh.status(), updatedAt: new Date().toISOString() }));
+      const mesh = new KvStoreMesh({
+        local: { name: settings.name, id: settings.id, maxConnectedClusters: settings.maxConnectedClusters },
+        store,
+        logger: log,
+        onStatusChange: () => publish(),
+      });
+      mesh.start();
+      publish();
+      const timer = setInterval(publish, 10_000);
+      log.info({ cluster: settings.name }, "KVStoreMesh running");
+      await runUntilSignalled(async () => {
+        clearInterval(timer);
+        await mesh.stop();
+        await publisher.stop({ revoke: true });
         await store.close();
       });
     });

@@ -1,0 +1,113 @@
+import type { ClusterInfo } from "../cluster/index.js";
+import { ClusterMesh } from "../clustermesh/cluster-mesh.js";
+import { connectPeerEtcd } from "../clustermesh/peer-config.js";
+import type { ClusterMeshStatus } from "../clustermesh/status.js";
+import { readMeshSettings, type MeshSettings } from "../clustermesh/setup/mesh-settings.js";
+import type { KvStore } from "../kvstore/kvstore.js";
+import { ListWatcher } from "../kvstore/list-watch.js";
+import type { Logger } from "../log/logger.js";
+import { keys } from "../resources/keys.js";
+import type { IdentityRecord, IpcacheEntry } from "../state/index.js";
+import type { NodeCache } from "./node-cache.js";
+
+export interface AgentMeshOptions {
+  readonly local: ClusterInfo;
+  /** The cluster's own etcd (mesh secret and settings). */
+  readonly store: KvStore;
+  /** Where KVStoreMesh's cache is read from (the local etcd, as local-<cluster> when available). */
+  readonly cacheStore: KvStore;
+  readonly nodes: NodeCache;
+  /** Something the datapath depends on changed (remote nodes). */
+  readonly onChange: () => void;
+  readonly logger: Logger;
+}
+
+/**
+ * The agent's view of the remote clusters: follows the mesh secret and settings, reads each peer's
+ * state from KVStoreMesh's cache (default) or from the peer directly (KVStoreMesh disabled), and
+ * feeds remote nodes into the node cache and remote endpoints/identities into its own maps. A
+ * change of mode (enable with or without KVStoreMesh) restarts the mesh in the new mode.
+ */
+export class AgentMesh {
+  readonly remoteEndpoints = new Map<string, IpcacheEntry & { cluster: string }>();
+  readonly remoteIdentities = new Map<number, IdentityRecord & { cluster: string }>();
+  private mesh: ClusterMesh | undefined;
+  private mode: "cache" | "direct" | undefined;
+  private settingsWatcher: ListWatcher | undefined;
+  private switching: Promise<void> = Promise.resolve();
+  private lastStatus: ClusterMeshStatus | undefined;
+  private statusListeners: (() => void)[] = [];
+
+  constructor(private readonly o: AgentMeshOptions) {}
+
+  start(): void {
+    this.settingsWatcher = new ListWatcher(this.o.store, keys.clustermesh(), () => {
+      this.switching = this.switching.then(() => this.follow()).catch((e: Error) => this.o.logger.error({ err: e.message }, "cluster mesh reconfiguration failed"));
+    });
+  }
+
+  onStatus(listener: () => void): void {
+    this.statusListeners.push(listener);
+  }
+
+  status(): ClusterMeshStatus | undefined {
+    return this.mesh ? this.mesh.status() : this.lastStatus;
+  }
+
+  get currentMode(): "cache" | "direct" | undefined {
+    return this.mode;
+  }
+
+  private async follow(): Promise<void> {
+    const s: MeshSettings | undefined = await readMeshSettings(this.o.store);
+    // Without mesh settings (never enabled) the agent still honours a mesh secret, reading peers
+    // directly: seed 004's form, where only the secret is configured.
+    const mode: "cache" | "direct" = s?.enabled && s.kvstoremesh ? "cache" : "direct";
+    if (this.mesh && mode === this.mode) return;
+    if (this.mesh) {
+      this.o.logger.info({ from: this.mode, to: mode }, "cluster mesh mode changes; reconnecting to every remote cluster");
+      await this.mesh.stop({ emitDeletions: true });
+    }
+    this.mode = mode;
+    this.mesh = new ClusterMesh({
+      local: this.o.local,
+      mode,
+      connect: mode === "cache" ? () => this.o.cacheStore : (peer) => connectPeerEtcd(peer),
+      closeStores: mode !== "cache",
+      configStore: this.o.store,
+      cacheTtlSeconds: s?.cacheTtlSeconds || undefined,
+      logger: this.o.logger.child({ subsys: "clustermesh" }),
+      onStatusChange: () => {
+        for (const l of this.statusListeners) l();
+      },
+      handlers: {
+        nodes: {
+          upsert: (cluster, record) => {
+            this.o.nodes.upsert(cluster, record);
+            this.o.onChange();
+          },
+          delete: (cluster, record) => {
+            this.o.nodes.delete(cluster, record.cluster, record.name);
+            this.o.onChange();
+          },
+        },
+        endpoints: {
+          upsert: (cluster, record) => this.remoteEndpoints.set(record.ip, { ...record, cluster }),
+          delete: (_cluster, record) => this.remoteEndpoints.delete(record.ip),
+        },
+        identities: {
+          upsert: (cluster, record) => this.remoteIdentities.set(record.id, { ...record, cluster }),
+          delete: (_cluster, record) => this.remoteIdentities.delete(record.id),
+        },
+      },
+    });
+    this.mesh.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.settingsWatcher?.stop();
+    await this.switching;
+    this.lastStatus = this.mesh?.status();
+    await this.mesh?.stop();
+  }
+}
