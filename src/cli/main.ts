@@ -7,6 +7,7 @@ import { registerDemoCommand } from "./commands/demo.js";
 import { registerEndpointCommands } from "./commands/endpoint.js";
 import { registerInstallCommands } from "./commands/install.js";
 import { registerLabCommands } from "./commands/lab.js";
+import { registerStatusCommands } from "./commands/status.js";
 import { registerWorkloadCommands } from "./commands/workloads.js";
 import { UserError } from "./user-error.js";
 
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerConfigCommands(program);
   registerCaCommands(program);
   registerClustermeshCommands(program);
+  registerStatusCommands(program);
   registerLabCommands(program);
   registerWorkloadCommands(program);
   registerEndpointCommands(program);
