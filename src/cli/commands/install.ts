@@ -3,7 +3,10 @@ import type { Command } from "commander";
 import { parse } from "yaml";
 import { applySet, mergeValues, type Values } from "../../install/helm-set.js";
 import { installValues, type InstallResult } from "../../install/install.js";
+import { applyMeshValues } from "../../install/mesh-values.js";
 import { controlDaemon } from "../../lab/lab.js";
+import { labAdoptCa, labClusterOf } from "../../lab/lab-mesh.js";
+import { controlPlaneIp, meshHooks } from "./clustermesh.js";
 import { readLabRecord } from "../../lab/lab-record.js";
 import { withCluster } from "../cluster-connection.js";
 import { UserError } from "../user-error.js";
@@ -71,6 +74,17 @@ export function registerInstallCommands(program: Command): void {
           const r = await installValues(c.store, values, { force: o.force });
           report(r, c.context.name);
           if (r.changes.length) await restartLabDaemons(c.context.context.cluster);
+          const plan = labClusterOf(c.context);
+          await applyMeshValues(values, {
+            store: c.store,
+            cluster: r.settings.name,
+            controlPlaneIp: controlPlaneIp(c),
+            hooks: meshHooks(c),
+            adoptCa: async (ca) => {
+              if (plan) await labAdoptCa(plan, ca, (l) => console.log(l));
+            },
+            progress: (l) => console.log(l),
+          });
         });
       });
   }
