@@ -12,6 +12,7 @@ const BENCHES: Record<string, () => Promise<BenchModule>> = {
   kvstore: () => import("./kvstore.bench.js"),
   decode: () => import("./decode.bench.js"),
   datapath: () => import("./datapath.bench.js"),
+  services: () => import("./services.bench.js"),
   lab: () => import("./lab.bench.js"),
 };
 

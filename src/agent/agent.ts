@@ -25,6 +25,11 @@ import { DatapathController } from "./datapath-controller.js";
 import { EndpointStore, type Endpoint } from "./endpoint-store.js";
 import { IdentityAllocator } from "./identity-allocator.js";
 import { AgentMesh } from "./agent-mesh.js";
+import { AgentHealth } from "./agent-health.js";
+import { LocalServices } from "./local-services.js";
+
+/** The IPAM owner of the node's health endpoint address (kept across restarts like a pod's). */
+const HEALTH_OWNER = "health/eth0";
 import { NodeCache } from "./node-cache.js";
 
 export interface AgentOptions {
@@ -37,6 +42,14 @@ export interface AgentOptions {
   readonly socketPath?: string;
   /** Where to read KVStoreMesh's cache (the local etcd as local-<cluster>); default: `store`. */
   readonly cacheStore?: KvStore;
+  /**
+   * How to start the health endpoint's responder (`trellis health responder`); without it the
+   * node has no health endpoint and no health server (unit tests).
+   */
+  readonly healthResponder?: { command: string; args: readonly string[] };
+  /** Network namespace of the node's health endpoint (default "trellis-health"). */
+  readonly healthNetns?: string;
+  readonly healthIntervalMs?: number;
   /** For unit tests: a recording datapath instead of the kernel. */
   readonly datapath?: Datapath;
   readonly logger?: Logger;
@@ -93,6 +106,9 @@ export class Agent {
   private ready = false;
   private lease: Lease | undefined;
   mesh!: AgentMesh;
+  services!: LocalServices;
+  health: AgentHealth | undefined;
+  healthIP: string | undefined;
   private statusTimer: NodeJS.Timeout | undefined;
   private lastPublished = 0;
 
@@ -127,6 +143,7 @@ export class Agent {
     this.underlayMtu = uplink[0]?.mtu ?? 1500;
     this.ipam = await IpAllocator.open({ cidr: this.podCIDR, stateFile: join(this.options.stateDir, "ipam.json") });
     this.endpoints = new EndpointStore(join(this.options.stateDir, "endpoints.json"));
+    if (this.options.healthResponder) this.healthIP = (await this.ipam.allocate(HEALTH_OWNER)).ip;
 
     this.syncer = new Syncer(store, { canaryKey: undefined, logger: this.log.child({ subsys: "syncer" }) });
     this.syncer.start();
@@ -146,6 +163,7 @@ export class Agent {
           { type: "CiliumInternalIP", ip: routerIP(this.podCIDR) },
         ],
         ipv4AllocCidr: this.podCIDR,
+        ...(this.healthIP ? { ipv4HealthIp: this.healthIP } : {}),
         source: "local",
       }),
     );
@@ -171,6 +189,8 @@ export class Agent {
       logger: this.log.child({ subsys: "ipcache" }),
     });
 
+    this.services = new LocalServices(store, () => void this.controller.sync().catch(() => undefined));
+
     this.mesh = new AgentMesh({
       local: { name: cluster, id: this.settings.id, maxConnectedClusters: this.settings.maxConnectedClusters },
       store,
@@ -183,11 +203,35 @@ export class Agent {
     this.mesh.start();
 
     await this.identities.ready();
+    await this.services.waitSynced();
     await this.garbageCollect();
     for (const ep of this.endpoints.list()) this.publishEndpoint(ep);
+    if (this.healthIP && this.options.healthResponder) {
+      this.health = new AgentHealth({
+        cluster,
+        node: nodeName,
+        nodeIP,
+        healthIP: this.healthIP,
+        routerIP: routerIP(this.podCIDR),
+        mtu: this.podMtu(),
+        netns: this.options.healthNetns ?? "trellis-health",
+        stateDir: this.options.stateDir,
+        responder: this.options.healthResponder,
+        intervalMs: this.options.healthIntervalMs ?? 60_000,
+        nodes: this.nodes,
+        logger: this.log.child({ subsys: "health" }),
+      });
+      // The endpoint is reserved:health (identity 4), as Cilium's health endpoint.
+      this.syncer.upsert(ipcacheKey(this.healthIP), encodeIpcache({ ip: this.healthIP, identity: 4, hostIp: nodeIP }));
+    }
     this.syncer.markInitialSyncDone();
 
     await this.controller.sync().catch((e: Error) => this.log.error({ err: e.message }, "initial datapath reconcile failed"));
+    if (this.health) {
+      // Health checking must never keep the node from working: a failure is logged and repaired later.
+      await this.health.start().catch((e: Error) => this.log.error({ err: e.message }, "health checking could not start; retrying in the background"));
+      await this.controller.sync().catch(() => undefined); // the endpoint's host route
+    }
     this.controller.start();
     this.server = await listenUnix(agentRoutes(this), this.socketPath);
     await this.syncer.flushed();
@@ -202,6 +246,8 @@ export class Agent {
     if (this.statusTimer) clearInterval(this.statusTimer);
     this.controller?.stop();
     await this.mesh?.stop();
+    await this.services?.stop();
+    await this.health?.stop();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
     await this.nodeWatcher?.stop();
     await this.ipcacheWatcher?.stop();
@@ -215,7 +261,11 @@ export class Agent {
       mode: this.settings.datapathMode,
       local: { name: this.options.nodeName, cluster: this.settings.name, nodeIP: this.options.nodeIP, podCIDR: this.podCIDR, uplink: this.options.uplink },
       peers: this.nodes.peers({ cluster: this.settings.name, name: this.options.nodeName }),
-      endpoints: this.endpoints.list().map((e) => ({ ip: e.ip, hostIfName: e.hostIfName, containerId: e.containerId })),
+      endpoints: [
+        ...this.endpoints.list().map((e) => ({ ip: e.ip, hostIfName: e.hostIfName, containerId: e.containerId })),
+        ...(this.health?.hostIfName && this.healthIP ? [{ ip: this.healthIP, hostIfName: this.health.hostIfName, containerId: "health" }] : []),
+      ],
+      services: this.services?.specs() ?? [],
     };
   }
 
@@ -335,7 +385,7 @@ export class Agent {
       }
     }
     // ipcache entries the previous run published for pods that are gone (their lease outlives us).
-    const mine = new Set(this.endpoints.list().map((e) => e.ip));
+    const mine = new Set([...this.endpoints.list().map((e) => e.ip), ...(this.healthIP ? [this.healthIP] : [])]);
     const { kvs } = await this.options.store.list("cilium/state/ip/v1/default/");
     for (const kv of kvs) {
       const r = decodeIpcache(kv.key, kv.value);
@@ -344,7 +394,7 @@ export class Agent {
         await this.options.store.delete(kv.key);
       }
     }
-    const owners = new Set(this.endpoints.list().map((e) => `${e.containerId}/${e.ifName}`));
+    const owners = new Set([...this.endpoints.list().map((e) => `${e.containerId}/${e.ifName}`), HEALTH_OWNER]);
     const graceMs = 60_000; // a CNI ADD may be between its IPAM call and its endpoint call right now
     for (const a of await this.ipam.list()) {
       if (!owners.has(a.owner) && Date.now() - Date.parse(a.allocatedAt) > graceMs) {

@@ -49,6 +49,11 @@ export function agentRoutes(agent: Agent): JsonRouter {
       await agent.removeEndpoint(p.id!);
       return [204, undefined];
     })
+    .on("GET /v1/health", async (_p, _b, q) => {
+      if (!agent.health) throw new HttpError(404, "this agent runs no health checks");
+      const report = q.get("refresh") ? await agent.health.probeNow() : (agent.health.latest() ?? (await agent.health.probeNow()));
+      return [200, { report, datapathMode: agent.mode, node: agent.options.nodeName, cluster: agent.settings.name }];
+    })
     .on("GET /v1/nodes", () => [200, agent.nodes.all().map(({ record: _r, ...n }) => n)])
     .on("GET /v1/ipcache", () => [200, agent.ipcacheView()]);
 }

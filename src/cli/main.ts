@@ -5,6 +5,7 @@ import { registerConfigCommands } from "./commands/config.js";
 import { registerDaemonCommands, registerKvstoremeshCommand } from "./commands/daemons.js";
 import { registerDemoCommand } from "./commands/demo.js";
 import { registerEndpointCommands } from "./commands/endpoint.js";
+import { registerHealthCommands } from "./commands/health.js";
 import { registerInstallCommands } from "./commands/install.js";
 import { registerLabCommands } from "./commands/lab.js";
 import { registerStatusCommands } from "./commands/status.js";
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerCaCommands(program);
   registerClustermeshCommands(program);
   registerStatusCommands(program);
+  registerHealthCommands(program);
   registerLabCommands(program);
   registerWorkloadCommands(program);
   registerEndpointCommands(program);

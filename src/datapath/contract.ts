@@ -10,7 +10,7 @@ import { DatapathInputError } from "./errors.js";
 import { planNode } from "./linux/plan.js";
 import { routerIP, tunnelMac } from "./node-addressing.js";
 import { describeObject } from "./objects.js";
-import type { Datapath, DatapathMode, DatapathObject, DesiredNodeState, LocalNode, PeerNode, ReconcileReport } from "./types.js";
+import type { Datapath, DatapathMode, DatapathObject, DesiredNodeState, LocalNode, PeerNode, ReconcileReport, ServiceSpec } from "./types.js";
 
 /** A node, clean of Trellis state and with IP forwarding off, for one test. */
 export interface ContractNode {
@@ -52,6 +52,35 @@ function scenario(node: ContractNode, mode: DatapathMode, peerCount = 3, endpoin
   const base = node.local.podCIDR.split(".").slice(0, 3).join(".");
   const endpoints = node.endpointInterfaces.slice(0, endpointCount).map((hostIfName, i) => ({ ip: `${base}.${10 + i}`, hostIfName }));
   return { mode, local: node.local, peers, endpoints };
+}
+
+/**
+ * Two services: a TCP one with a nodePort and a load-balancer IP, backends on this node and on a
+ * peer, one of them inactive; and a UDP one with a single backend.
+ */
+function withServices(state: DesiredNodeState): DesiredNodeState {
+  const local = state.local.podCIDR.split(".").slice(0, 3).join(".");
+  const web: ServiceSpec = {
+    id: "default/web",
+    protocol: "tcp",
+    port: 80,
+    clusterIP: "198.19.250.10",
+    nodePort: 30080,
+    loadBalancerIPs: ["198.19.250.200"],
+    backends: [
+      { ip: `${local}.10`, port: 8080, active: true },
+      { ip: "100.127.20.10", port: 8080, active: true },
+      { ip: "100.127.21.10", port: 8080, active: true },
+      { ip: "100.127.21.11", port: 8080, active: false },
+    ],
+  };
+  const dns: ServiceSpec = { id: "kube-system/dns", protocol: "udp", port: 53, clusterIP: "198.19.250.53", backends: [{ ip: `${local}.11`, port: 5353, active: true }] };
+  return { ...state, services: [web, dns] };
+}
+
+function replaceService(state: DesiredNodeState, id: string, change: (s: ServiceSpec) => ServiceSpec | undefined): DesiredNodeState {
+  const services = (state.services ?? []).flatMap((s) => (s.id === id ? [change(s)].filter((x): x is ServiceSpec => x !== undefined) : [s]));
+  return { ...state, services };
 }
 
 function peerObjects(state: DesiredNodeState, node: ContractNode, peer: PeerNode): string[] {
@@ -235,6 +264,152 @@ export function datapathContract(name: string, harness: ContractHarness): void {
       });
       assert.deepEqual(described(await node.installed()), before);
       assert.deepEqual(changed(await node.datapath.reconcile(desired)), NOTHING);
+    });
+
+    withNode("services: the first reconcile adds the table, a frontend per ClusterIP, load-balancer IP and nodePort, and a hairpin entry per pod", async (node) => {
+      const desired = withServices(scenario(node, "tunnel"));
+      const network = described(planNode({ ...desired, services: [] }, node.uplinkMtu));
+      const report = await node.datapath.reconcile(desired);
+      const lb = described(report.added).filter((d) => d.startsWith("lb-"));
+      assert.deepEqual(lb, [
+        "lb-frontend default/web clusterIP 198.19.250.10:80/tcp -> 100.127.1.10:8080 100.127.20.10:8080 100.127.21.10:8080",
+        "lb-frontend default/web loadBalancer 198.19.250.200:80/tcp -> 100.127.1.10:8080 100.127.20.10:8080 100.127.21.10:8080",
+        "lb-frontend default/web nodePort *:30080/tcp -> 100.127.1.10:8080 100.127.20.10:8080 100.127.21.10:8080",
+        "lb-frontend kube-system/dns clusterIP 198.19.250.53:53/udp -> 100.127.1.11:5353",
+        ...desired.endpoints.map((e) => `lb-hairpin ${e.ip}`),
+        "lb-table ip trellis_lb",
+      ]);
+      assert.deepEqual(report.problems, []);
+      assert.deepEqual(described(await node.installed()), [...network, ...lb].sort());
+      assert.deepEqual(changed(await node.datapath.reconcile(desired)), NOTHING);
+    });
+
+    withNode("services: a backend turning inactive rewrites only its service's frontends, over the backends still active", async (node) => {
+      const desired = withServices(scenario(node, "tunnel"));
+      await node.datapath.reconcile(desired);
+      const drained = replaceService(desired, "default/web", (s) => ({ ...s, backends: s.backends.map((b) => (b.ip === "100.127.20.10" ? { ...b, active: false } : b)) }));
+      const report = await node.datapath.reconcile(drained);
+      const two = "100.127.1.10:8080 100.127.21.10:8080";
+      assert.deepEqual(
+        report.updated.map((u) => describeObject(u.to)).sort(),
+        [
+          `lb-frontend default/web clusterIP 198.19.250.10:80/tcp -> ${two}`,
+          `lb-frontend default/web loadBalancer 198.19.250.200:80/tcp -> ${two}`,
+          `lb-frontend default/web nodePort *:30080/tcp -> ${two}`,
+        ],
+      );
+      assert.deepEqual([report.added, report.removed], [[], []]);
+      assert.equal(report.kept, planNode(drained, node.uplinkMtu).length - 3);
+      assert.equal(report.counts["lb-frontend"].kept, 1);
+      assert.deepEqual(described(await node.installed()), described(planNode(drained, node.uplinkMtu)));
+    });
+
+    withNode("services: with no active backend a service keeps its frontends, which reject new connections", async (node) => {
+      const desired = withServices(scenario(node, "tunnel"));
+      await node.datapath.reconcile(desired);
+      const none = replaceService(desired, "kube-system/dns", (s) => ({ ...s, backends: s.backends.map((b) => ({ ...b, active: false })) }));
+      const report = await node.datapath.reconcile(none);
+      assert.deepEqual(changed(report), {
+        added: [],
+        updated: ["lb-frontend kube-system/dns clusterIP 198.19.250.53:53/udp -> 100.127.1.11:5353 -> lb-frontend kube-system/dns clusterIP 198.19.250.53:53/udp -> reject (no active backend)"],
+        removed: [],
+      });
+      assert.ok(described(await node.installed()).includes("lb-frontend kube-system/dns clusterIP 198.19.250.53:53/udp -> reject (no active backend)"));
+    });
+
+    withNode("services: more than 32 active backends get a selector chain of their own, which goes when no frontend needs it", async (node) => {
+      const desired = withServices(scenario(node, "tunnel"));
+      await node.datapath.reconcile(desired);
+      const big = (active: number) =>
+        replaceService(desired, "kube-system/dns", (s) => ({
+          ...s,
+          backends: Array.from({ length: 40 }, (_, i) => ({ ip: `100.127.30.${10 + i}`, port: 5353, active: i < active })),
+        }));
+      const grown = await node.datapath.reconcile(big(33));
+      assert.deepEqual(described(grown.added), ["lb-selector clusterIP/udp of 33 backends"]);
+      assert.equal(grown.counts["lb-frontend"].updated, 1);
+      const bigger = await node.datapath.reconcile(big(34));
+      assert.deepEqual([described(bigger.added), described(bigger.removed)], [["lb-selector clusterIP/udp of 34 backends"], ["lb-selector clusterIP/udp of 33 backends"]]);
+      assert.deepEqual(described(await node.installed()), described(planNode(big(34), node.uplinkMtu)));
+      assert.deepEqual(changed(await node.restart().reconcile(big(34))), NOTHING);
+      const shrunk = await node.datapath.reconcile(big(32));
+      assert.deepEqual(described(shrunk.removed), ["lb-selector clusterIP/udp of 34 backends"]);
+    });
+
+    withNode("services: the order backends are listed in does not matter", async (node) => {
+      const desired = withServices(scenario(node, "tunnel"));
+      await node.datapath.reconcile(desired);
+      const reordered = replaceService(desired, "default/web", (s) => ({ ...s, backends: [...s.backends].reverse() }));
+      assert.deepEqual(changed(await node.datapath.reconcile(reordered)), NOTHING);
+    });
+
+    withNode("services: removing a service removes exactly its objects; removing the last one removes the table", async (node) => {
+      const desired = withServices(scenario(node, "tunnel"));
+      await node.datapath.reconcile(desired);
+      const withoutWeb = replaceService(desired, "default/web", () => undefined);
+      const report = await node.datapath.reconcile(withoutWeb);
+      assert.deepEqual(changed(report), {
+        ...NOTHING,
+        removed: [
+          "lb-frontend default/web clusterIP 198.19.250.10:80/tcp -> 100.127.1.10:8080 100.127.20.10:8080 100.127.21.10:8080",
+          "lb-frontend default/web loadBalancer 198.19.250.200:80/tcp -> 100.127.1.10:8080 100.127.20.10:8080 100.127.21.10:8080",
+          "lb-frontend default/web nodePort *:30080/tcp -> 100.127.1.10:8080 100.127.20.10:8080 100.127.21.10:8080",
+        ],
+      });
+      const last = await node.datapath.reconcile({ ...desired, services: [] });
+      assert.equal(last.counts["lb-table"].removed, 1);
+      assert.equal(last.counts["lb-frontend"].removed, 1);
+      assert.equal(last.counts["lb-hairpin"].removed, desired.endpoints.length);
+      assert.deepEqual(described(await node.installed()).filter((d) => d.startsWith("lb-")), []);
+    });
+
+    withNode("services: a new instance adopts the table unchanged, and removes services that went away while no agent ran", async (node) => {
+      const desired = withServices(scenario(node, "tunnel"));
+      await node.datapath.reconcile(desired);
+      assert.deepEqual(changed(await node.restart().reconcile(desired)), NOTHING);
+      const report = await node.restart().reconcile(replaceService(desired, "kube-system/dns", () => undefined));
+      assert.deepEqual(changed(report), {
+        ...NOTHING,
+        removed: ["lb-frontend kube-system/dns clusterIP 198.19.250.53:53/udp -> 100.127.1.11:5353"],
+      });
+    });
+
+    withNode("services: teardown removes the service table along with the rest", async (node) => {
+      const desired = withServices(scenario(node, "tunnel"));
+      const first = await node.datapath.reconcile(desired);
+      const torn = await node.datapath.teardown();
+      assert.deepEqual(described(torn.removed), described(first.added.filter((o) => o.kind !== "sysctl")));
+      assert.deepEqual(described(await node.installed()), ["sysctl net.ipv4.ip_forward=1"]);
+      assert.deepEqual(changed(await node.datapath.reconcile(desired)), { ...NOTHING, added: described(torn.removed) });
+    });
+
+    withNode("services: malformed or clashing services are rejected, naming the service, field and value, and nothing changes", async (node) => {
+      const desired = withServices(scenario(node, "tunnel"));
+      await node.datapath.reconcile(desired);
+      const before = described(await node.installed());
+      const [web, dns] = desired.services!;
+      const bad: DesiredNodeState = {
+        ...desired,
+        services: [
+          web!,
+          { ...dns!, protocol: "sctp" as never },
+          { ...dns!, id: "kube-system/dns-copy", clusterIP: web!.loadBalancerIPs![0]!, port: 80, protocol: "tcp" },
+          { ...web!, id: "default/web2", clusterIP: "198.19.250.11", loadBalancerIPs: [], nodePort: 80, backends: [{ ip: "100.127.1.300", port: 8080, active: true }] },
+          dns!,
+        ],
+      };
+      await assert.rejects(node.datapath.reconcile(bad), (e: unknown) => {
+        assert.ok(e instanceof DatapathInputError);
+        assert.deepEqual(e.issues, [
+          'services[1] (kube-system/dns): protocol "sctp" must be "tcp" or "udp"',
+          "services[2] (kube-system/dns-copy): clusterIP 198.19.250.200:80/tcp is already a frontend of services[0]",
+          "services[3] (default/web2): nodePort 80 must be an integer from 30000 to 32767",
+          'services[3] (default/web2): backends[0]: ip "100.127.1.300" is not an IPv4 address',
+          'services[4] (kube-system/dns): id "kube-system/dns" is already used by services[1]; ids must be unique',
+        ]);
+        return true;
+      });
+      assert.deepEqual(described(await node.installed()), before);
     });
 
     withNode("reconciles called together run one after the other; the last one wins", async (node) => {

@@ -1,7 +1,7 @@
 /**
  * The datapath layer's public face: the model and interface, the Linux implementation, the
- * recording fake for tests of the layers above, and the addressing every node derives for its
- * peers.
+ * recording fake for tests of the layers above, the addressing every node derives for its
+ * peers, and the rules of the service model.
  */
 export type {
   AddressObject,
@@ -12,7 +12,13 @@ export type {
   DatapathProblem,
   DesiredNodeState,
   FdbObject,
+  FrontendType,
   KindCounts,
+  LbFrontendObject,
+  LbHairpinObject,
+  LbObject,
+  LbSelectorObject,
+  LbTableObject,
   LinkObject,
   LocalEndpoint,
   LocalNode,
@@ -21,6 +27,9 @@ export type {
   PeerNode,
   ReconcileReport,
   RouteObject,
+  ServiceBackend,
+  ServiceProtocol,
+  ServiceSpec,
   SysctlObject,
   TeardownReport,
 } from "./types.js";
@@ -30,6 +39,8 @@ export { VXLAN_OVERHEAD, podMtu } from "./mtu.js";
 export { describeObject } from "./objects.js";
 export { formatReport, reportChanged } from "./report.js";
 export { desiredStateIssues, isValidInterfaceName, validateDesiredState } from "./validate.js";
-export { LinuxDatapath, type LinuxDatapathOptions } from "./linux/linux-datapath.js";
+export { NODE_PORT_MAX, NODE_PORT_MIN, SERVICE_ID, serviceIssues } from "./services.js";
+export { DEFAULT_SERVICE_RESYNC_MS, LinuxDatapath, type LinuxDatapathOptions } from "./linux/linux-datapath.js";
+export { LB_TABLE, LB_TABLE_FAMILY, MASQUERADE_MARK } from "./linux/nftables/layout.js";
 export { TRELLIS_ROUTE_PROTOCOL, TUNNEL_DEVICE, TUNNEL_PORT, TUNNEL_VNI } from "./linux/ownership.js";
 export { FakeKernel, RecordingDatapath, type DatapathCall, type RecordingDatapathOptions } from "./fake/recording-datapath.js";

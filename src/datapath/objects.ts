@@ -1,4 +1,4 @@
-import type { DatapathObject, DatapathObjectKind } from "./types.js";
+import type { DatapathObject, DatapathObjectKind, LbFrontendObject } from "./types.js";
 
 /**
  * Identity of a kernel object: two objects with the same key are the same slot in the kernel
@@ -19,7 +19,20 @@ export function objectKey(o: DatapathObject): string {
       return `neigh ${o.ip} dev ${o.dev}`;
     case "route":
       return `route ${o.dst}${o.metric ? ` metric ${o.metric}` : ""}`;
+    case "lb-table":
+      return `lb-table ${o.family} ${o.name}`;
+    case "lb-selector":
+      return `lb-selector ${o.frontend}/${o.protocol} ${o.backends}`;
+    case "lb-frontend":
+      return `lb-frontend ${frontendAddress(o)}`;
+    case "lb-hairpin":
+      return `lb-hairpin ${o.ip}`;
   }
+}
+
+/** "198.19.1.10:80/tcp", or "*:30080/tcp" for a nodePort (every local address). */
+export function frontendAddress(o: Pick<LbFrontendObject, "ip" | "port" | "protocol">): string {
+  return `${o.ip ?? "*"}:${o.port}/${o.protocol}`;
 }
 
 /** The object in iproute2's words, as an operator would type it. */
@@ -43,11 +56,38 @@ export function describeObject(o: DatapathObject): string {
         `route ${o.dst}${o.gateway ? ` via ${o.gateway}` : ""} dev ${o.dev}` +
         `${o.onlink ? " onlink" : ""}${o.metric ? ` metric ${o.metric}` : ""}`
       );
+    case "lb-table":
+      return `lb-table ${o.family} ${o.name}${unexpected(o.unexpected)}`;
+    case "lb-selector":
+      return `lb-selector ${o.frontend}/${o.protocol} of ${o.backends} backend${o.backends === 1 ? "" : "s"}${unexpected(o.unexpected)}`;
+    case "lb-frontend":
+      return (
+        `lb-frontend ${o.service} ${o.type} ${frontendAddress(o)} -> ` +
+        `${o.backends.length ? o.backends.join(" ") : "reject (no active backend)"}${unexpected(o.unexpected)}`
+      );
+    case "lb-hairpin":
+      return `lb-hairpin ${o.ip}`;
   }
 }
 
-/** Kinds in the order they depend on each other: a route needs its neighbour, which needs its link. */
-export const KIND_ORDER: readonly DatapathObjectKind[] = ["sysctl", "address", "link", "fdb", "neigh", "route"];
+const unexpected = (what: string | undefined) => (what ? ` [unexpected: ${what}]` : "");
+
+/**
+ * Kinds in the order they depend on each other: a route needs its neighbour, which needs its link;
+ * a frontend needs the selector chain it jumps to, which needs the table.
+ */
+export const KIND_ORDER: readonly DatapathObjectKind[] = [
+  "sysctl",
+  "address",
+  "link",
+  "fdb",
+  "neigh",
+  "route",
+  "lb-table",
+  "lb-selector",
+  "lb-frontend",
+  "lb-hairpin",
+];
 
 /** Sorts for stable reports: by kind (dependency order), then by key. */
 export function sortObjects<T extends DatapathObject>(objects: readonly T[]): T[] {

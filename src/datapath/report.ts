@@ -6,6 +6,8 @@ export interface ReportParts {
   readonly updated: readonly ObjectUpdate[];
   readonly removed: readonly DatapathObject[];
   readonly kept: readonly DatapathObject[];
+  /** Kept objects counted rather than listed (thousands of unchanged frontends nobody looked at). */
+  readonly keptCounts?: Readonly<Partial<Record<DatapathObjectKind, number>>>;
   readonly problems: readonly DatapathProblem[];
   /** performance.now() when the reconcile began. */
   readonly startedAt: number;
@@ -20,12 +22,17 @@ export function buildReport(parts: ReportParts): ReconcileReport {
   for (const u of parts.updated) counts[u.to.kind].updated++;
   for (const o of parts.removed) counts[o.kind].removed++;
   for (const o of parts.kept) counts[o.kind].kept++;
+  let alsoKept = 0;
+  for (const [kind, n] of Object.entries(parts.keptCounts ?? {}) as [DatapathObjectKind, number][]) {
+    counts[kind].kept += n;
+    alsoKept += n;
+  }
   const byTarget = new Map(parts.updated.map((u) => [u.to, u]));
   return {
     added: sortObjects(parts.added),
     updated: sortObjects(parts.updated.map((u) => u.to)).map((to) => byTarget.get(to)!),
     removed: sortObjects(parts.removed),
-    kept: parts.kept.length,
+    kept: parts.kept.length + alsoKept,
     counts,
     problems: parts.problems,
     durationMs: performance.now() - parts.startedAt,

@@ -42,11 +42,46 @@ export interface LocalEndpoint {
   readonly containerId?: string;
 }
 
+export type ServiceProtocol = "tcp" | "udp";
+
+export interface ServiceBackend {
+  readonly ip: string;
+  readonly port: number;
+  /**
+   * Only active backends take new connections. An inactive one (terminating, or not chosen by
+   * the affinity rules above the datapath) keeps the connections it already has: conntrack holds
+   * their translation, whatever the rules say now.
+   */
+  readonly active: boolean;
+}
+
+/**
+ * One load-balanced port of a service, as the layers above decided it: which backends exist and
+ * which of them take new connections. A Kubernetes service with several ports is several specs.
+ * Specs are values: the Linux datapath recognises a spec it has seen before by identity and skips
+ * re-checking it, so build a new object to change one, never mutate it.
+ */
+export interface ServiceSpec {
+  /** Stable and unique among the node's services, e.g. "default/nginx" or "default/nginx:http". */
+  readonly id: string;
+  readonly protocol: ServiceProtocol;
+  /** Port of the ClusterIP and load-balancer frontends. */
+  readonly port: number;
+  readonly clusterIP: string;
+  /** 30000-32767; reachable on every local address of the node. */
+  readonly nodePort?: number;
+  /** Reachable when traffic for them is routed to the node. */
+  readonly loadBalancerIPs?: readonly string[];
+  readonly backends: readonly ServiceBackend[];
+}
+
 export interface DesiredNodeState {
   readonly mode: DatapathMode;
   readonly local: LocalNode;
   readonly peers: readonly PeerNode[];
   readonly endpoints: readonly LocalEndpoint[];
+  /** Services load-balanced on this node (nftables). None: no service table on the node. */
+  readonly services?: readonly ServiceSpec[];
 }
 
 /*
@@ -112,7 +147,58 @@ export interface RouteObject {
   readonly metric?: number;
 }
 
-export type DatapathObject = SysctlObject | LinkObject | AddressObject | FdbObject | NeighObject | RouteObject;
+/*
+ * Service load-balancing objects, all in Trellis's nftables table (linux/nftables/layout.ts).
+ * `unexpected` is only ever set on objects read from the kernel, saying how they differ from
+ * anything Trellis writes, so that they compare unequal to every desired object and get rewritten.
+ */
+
+/** The service table with its fixed chains, maps and sets. */
+export interface LbTableObject {
+  readonly kind: "lb-table";
+  readonly family: "ip";
+  readonly name: string;
+  readonly unexpected?: string;
+}
+
+export type FrontendType = "clusterIP" | "loadBalancer" | "nodePort";
+
+/** A chain that picks one of `backends` slots for frontends of one type and protocol. */
+export interface LbSelectorObject {
+  readonly kind: "lb-selector";
+  readonly frontend: FrontendType;
+  readonly protocol: ServiceProtocol;
+  readonly backends: number;
+  readonly unexpected?: string;
+}
+
+/**
+ * One way into a service: `ip:port` (ClusterIP, load-balancer IP) or `port` on every local
+ * address (nodePort), with its active backends in slot order. No backends: new connections are
+ * rejected.
+ */
+export interface LbFrontendObject {
+  readonly kind: "lb-frontend";
+  readonly service: string;
+  readonly type: FrontendType;
+  /** Absent for nodePort frontends. */
+  readonly ip?: string;
+  readonly protocol: ServiceProtocol;
+  readonly port: number;
+  /** "ip:port" of each active backend. */
+  readonly backends: readonly string[];
+  readonly unexpected?: string;
+}
+
+/** A local pod that reaches itself through a service is masqueraded, or it would drop its own replies. */
+export interface LbHairpinObject {
+  readonly kind: "lb-hairpin";
+  readonly ip: string;
+}
+
+export type LbObject = LbTableObject | LbSelectorObject | LbFrontendObject | LbHairpinObject;
+
+export type DatapathObject = SysctlObject | LinkObject | AddressObject | FdbObject | NeighObject | RouteObject | LbObject;
 export type DatapathObjectKind = DatapathObject["kind"];
 
 export interface ObjectUpdate {
@@ -151,9 +237,11 @@ export interface TeardownReport {
 }
 
 /**
- * Turns a desired state into kernel state. Implementations compare against what is really there
- * (not against what they did last), so a new instance over a node programmed by an earlier one
- * changes nothing when the desired state is the same. Calls on one instance run one at a time.
+ * Turns a desired state into kernel state. Implementations compare against what is really there,
+ * so a new instance over a node programmed by an earlier one changes nothing when the desired
+ * state is the same. (The Linux datapath reads the service table in full only when it starts and
+ * on a periodic resync, and in between trusts its record of what it applied, so that one backend
+ * change costs the same with 10 or 10,000 services.) Calls on one instance run one at a time.
  */
 export interface Datapath {
   /**

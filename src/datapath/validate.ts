@@ -1,6 +1,7 @@
 import { DatapathInputError } from "./errors.js";
 import { MIN_IPV4_MTU, VXLAN_OVERHEAD } from "./mtu.js";
 import { MAX_POD_CIDR_PREFIX, cidrContains, cidrsOverlap, formatIpv4, lastAddress, parseIpv4, parseIpv4Cidr, type Ipv4Cidr } from "./node-addressing.js";
+import { serviceIssues } from "./services.js";
 import type { DesiredNodeState } from "./types.js";
 
 /**
@@ -18,6 +19,13 @@ const show = (value: unknown): string => (typeof value === "string" ? `"${value}
 
 /** Every problem in `desired`, each naming the field and the value given; empty when it is valid. */
 export function desiredStateIssues(desired: DesiredNodeState): string[] {
+  const issues = networkStateIssues(desired);
+  if (desired !== null && typeof desired === "object") issues.push(...serviceIssues(desired.services));
+  return issues;
+}
+
+/** desiredStateIssues without the services (which the Linux datapath checks incrementally). */
+export function networkStateIssues(desired: DesiredNodeState): string[] {
   const issues: string[] = [];
   if (desired === null || typeof desired !== "object") return [`desired state must be an object, got ${show(desired)}`];
   if (desired.mode !== "tunnel" && desired.mode !== "native") issues.push(`mode ${show(desired.mode)} must be "tunnel" or "native"`);

@@ -166,7 +166,7 @@ export function daemonSpecs(plan: LabClusterPlan): DaemonSpec[] {
       name: `${name}/${n.name}/agent`,
       netns: n.netns,
       command: cli.command,
-      args: [...cli.args, "agent", "--kvstore-config", daemonCfg, "--cache-kvstore-config", cacheConfigPath(name), "--node-name", n.name, "--node-ip", n.ip, "--uplink", "eth0", "--state-dir", ndir],
+      args: [...cli.args, "agent", "--kvstore-config", daemonCfg, "--cache-kvstore-config", cacheConfigPath(name), "--node-name", n.name, "--node-ip", n.ip, "--uplink", "eth0", "--state-dir", ndir, "--health-netns", `${n.netns}-health`, "--health-interval", "15"],
       logFile: join(ndir, "agent.log"),
     });
     specs.push({

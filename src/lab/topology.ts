@@ -74,7 +74,11 @@ export async function applyTopology(clusters: readonly LabClusterPlan[]): Promis
   await ensureAdmin();
   for (const c of clusters) {
     await ensureHost(c.controlPlane, existing, { forwarding: false });
-    for (const n of c.nodes) await ensureHost(n, existing, { forwarding: true });
+    for (const n of c.nodes) {
+      await ensureHost(n, existing, { forwarding: true });
+      // A node reaching its own ClusterIPs needs a route to start from; nftables then DNATs.
+      await run("ip", ["-n", n.netns, "route", "replace", c.serviceCIDR, "dev", "eth0"]);
+    }
   }
 }
 

@@ -30,11 +30,27 @@ export function registerDaemonCommands(program: Command): void {
     .requiredOption("--node-ip <ip>", "this node's IP on the underlay")
     .option("--uplink <dev>", "interface carrying the node IP", "eth0")
     .option("--state-dir <dir>", "where the agent keeps IPAM, endpoints and its API socket", "/var/run/trellis")
-    .action(async (o: { kvstoreConfig: string; cacheKvstoreConfig?: string; nodeName: string; nodeIp: string; uplink: string; stateDir: string }) => {
+    .option("--health-netns <name>", "network namespace of the node's health endpoint", "trellis-health")
+    .option("--health-interval <seconds>", "seconds between health probe rounds", "60")
+    .action(async (o: { kvstoreConfig: string; cacheKvstoreConfig?: string; nodeName: string; nodeIp: string; uplink: string; stateDir: string; healthNetns: string; healthInterval: string }) => {
       const log = subsystemLogger("agent", { node: o.nodeName });
       const store = new EtcdStore(await loadEtcdConfigFile(o.kvstoreConfig));
       const cacheStore = o.cacheKvstoreConfig ? new EtcdStore(await loadEtcdConfigFile(o.cacheKvstoreConfig)) : undefined;
-      const agent = new Agent({ store, cacheStore, nodeName: o.nodeName, nodeIP: o.nodeIp, uplink: o.uplink, stateDir: o.stateDir, logger: log });
+      const interval = Number(o.healthInterval);
+      if (!(interval >= 1)) throw new Error(`--health-interval must be a number of seconds, at least 1 (got "${o.healthInterval}")`);
+      const agent = new Agent({
+        store,
+        cacheStore,
+        nodeName: o.nodeName,
+        nodeIP: o.nodeIp,
+        uplink: o.uplink,
+        stateDir: o.stateDir,
+        logger: log,
+        // The responder is this same program: `trellis health responder ...`.
+        healthResponder: { command: process.execPath, args: [...process.execArgv, process.argv[1]!, "health", "responder"] },
+        healthNetns: o.healthNetns,
+        healthIntervalMs: interval * 1000,
+      });
       await agent.start();
       await runUntilSignalled(async () => {
         await agent.stop();

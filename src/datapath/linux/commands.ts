@@ -1,6 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { CommandError, run, type RunResult } from "../../util/exec.js";
-import { DatapathCommandError } from "../errors.js";
+import { DatapathCommandError, DatapathEnvironmentError } from "../errors.js";
 
 /** One line of an `ip -batch` / `bridge -batch` input and what it is for. */
 export interface BatchLine<T> {
@@ -17,9 +17,17 @@ export interface BatchFailure<T> {
 
 const TIMEOUT_MS = 60_000;
 
+/** What `nft -j list ...` prints: a list of one-key objects ({table}, {chain}, {rule}, {map}, ...). */
+export interface NftJson {
+  readonly nftables: readonly Record<string, unknown>[];
+}
+
+const NFT_MISSING = /could not start|exec of "nft" failed|No such file or directory.*nft/;
+
 /**
- * iproute2 (`ip`, `bridge`) and sysctl, pointed at one network namespace: a named one (`ip -n`),
- * or, with no name, the namespace this process runs in (the agent inside a lab node).
+ * iproute2 (`ip`, `bridge`), nft and sysctl, pointed at one network namespace: a named one
+ * (`ip -n`, `ip netns exec` for nft), or, with no name, the namespace this process runs in (the
+ * agent inside a lab node).
  */
 export class KernelTools {
   constructor(readonly netns?: string) {}
@@ -104,6 +112,39 @@ export class KernelTools {
     return failures;
   }
 
+  private nft(args: readonly string[], input?: string): Promise<RunResult> {
+    const [command, argv] = this.netns ? ["ip", ["netns", "exec", this.netns, "nft", ...args]] : ["nft", [...args]];
+    return this.exec(command, argv, input, true).catch((e: unknown) => {
+      if (e instanceof DatapathCommandError && NFT_MISSING.test(e.message)) throw nftMissing(this.where());
+      throw e;
+    });
+  }
+
+  /** `nft -j list table FAMILY NAME`, parsed; undefined when there is no such table. */
+  async nftListTable(family: string, name: string): Promise<NftJson | undefined> {
+    const r = await this.nft(["-j", "list", "table", family, name]);
+    if (r.code !== 0) {
+      if (/No such file or directory/.test(r.stderr) && !NFT_MISSING.test(r.stderr)) return undefined;
+      if (NFT_MISSING.test(r.stderr)) throw nftMissing(this.where());
+      throw new DatapathCommandError(`nft -j list table ${family} ${name}: ${r.stderr.trim() || `exit code ${r.code}`} (in ${this.where()})`);
+    }
+    try {
+      return JSON.parse(r.stdout) as NftJson;
+    } catch (e) {
+      throw new DatapathCommandError(`nft -j list table ${family} ${name} printed output that is not JSON: ${r.stdout.slice(0, 200)}`, { cause: e });
+    }
+  }
+
+  /** `nft -f -`: the kernel applies the whole script as one transaction, or none of it. */
+  async nftApply(script: string): Promise<void> {
+    const r = await this.nft(["-f", "-"], script);
+    if (r.code === 0) return;
+    if (NFT_MISSING.test(r.stderr)) throw nftMissing(this.where());
+    // nft prints each failing command with a caret line under it; the first few say enough.
+    const detail = r.stderr.trim().split("\n").slice(0, 6).join(" | ");
+    throw new DatapathCommandError(`nft -f - (${script.split("\n").length} lines): ${detail || `exit code ${r.code}`} (in ${this.where()})`);
+  }
+
   /** In this process's namespace /proc/sys is read directly; for a named one, through `ip netns exec`. */
   async readSysctl(name: string): Promise<string> {
     if (this.netns) return (await this.exec("ip", ["netns", "exec", this.netns, "sysctl", "-n", name])).stdout.trim();
@@ -125,6 +166,10 @@ export class KernelTools {
       throw new DatapathCommandError(`cannot set sysctl ${name}=${value}: ${(e as Error).message}`, { cause: e });
     }
   }
+}
+
+function nftMissing(where: string): DatapathEnvironmentError {
+  return new DatapathEnvironmentError(`nft is not installed (needed for services, in ${where}); install the Debian package nftables`);
 }
 
 function sysctlPath(name: string): string {

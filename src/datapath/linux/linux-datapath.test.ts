@@ -3,6 +3,7 @@ import { datapathContract } from "../contract.js";
 import { readActualState, trellisObjects } from "./actual-state.js";
 import { KernelTools } from "./commands.js";
 import { LinuxDatapath } from "./linux-datapath.js";
+import { readServiceTable } from "./nftables/service-table.js";
 import { NetnsFixture } from "./netns-fixture.js";
 
 const fixtures: NetnsFixture[] = [];
@@ -28,7 +29,10 @@ datapathContract("linux", {
       uplinkMtu,
       peerNodeIPs: ["198.18.250.12", "198.18.250.13", "198.18.250.14", "198.18.250.15"],
       endpointInterfaces,
-      installed: async () => trellisObjects(await readActualState(new KernelTools(ns))),
+      installed: async () => {
+        const tools = new KernelTools(ns);
+        return [...trellisObjects(await readActualState(tools)), ...(await readServiceTable(tools))];
+      },
       cleanup: async () => {
         await fixture.cleanup();
         fixtures.splice(fixtures.indexOf(fixture), 1);

@@ -2,6 +2,7 @@ import { sortObjects } from "../objects.js";
 import type { DatapathObject, DesiredNodeState } from "../types.js";
 import { endpointRoute, ipForwarding, routerAddress } from "./local-routes.js";
 import { nativePeerRoute } from "./native.js";
+import { planServices } from "./nftables/plan.js";
 import { peerTunnelObjects, tunnelLink } from "./tunnel.js";
 
 /**
@@ -10,6 +11,11 @@ import { peerTunnelObjects, tunnelLink } from "./tunnel.js";
  * Linux datapath would install.
  */
 export function planNode(desired: DesiredNodeState, uplinkMtu: number): DatapathObject[] {
+  return sortObjects([...planNetwork(desired, uplinkMtu), ...planServices(desired)]);
+}
+
+/** The iproute2 part of the plan (sysctl, addresses, tunnel, routes), unsorted. */
+export function planNetwork(desired: DesiredNodeState, uplinkMtu: number): DatapathObject[] {
   const { local } = desired;
   const objects: DatapathObject[] = [ipForwarding(), routerAddress(local)];
   if (desired.mode === "tunnel") {
@@ -22,5 +28,5 @@ export function planNode(desired: DesiredNodeState, uplinkMtu: number): Datapath
     for (const peer of desired.peers) objects.push(nativePeerRoute(local, peer));
   }
   for (const endpoint of desired.endpoints) objects.push(endpointRoute(endpoint));
-  return sortObjects(objects);
+  return objects;
 }

@@ -1,14 +1,15 @@
-import { DatapathEnvironmentError } from "../errors.js";
+import { DatapathEnvironmentError, DatapathInputError } from "../errors.js";
 import { MIN_IPV4_MTU, VXLAN_OVERHEAD } from "../mtu.js";
 import { describeObject, diffObjects } from "../objects.js";
 import { buildReport } from "../report.js";
 import type { DatapathObject, DatapathProblem, DesiredNodeState, LinkObject, ObjectUpdate, ReconcileReport, TeardownReport } from "../types.js";
-import { validateDesiredState } from "../validate.js";
+import { networkStateIssues } from "../validate.js";
 import { readActualState, trellisObjects } from "./actual-state.js";
 import type { BatchFailure, BatchLine, KernelTools } from "./commands.js";
 import { addressLine } from "./local-routes.js";
+import type { ServiceTable } from "./nftables/service-table.js";
 import { ROUTER_IP_DEVICE, TUNNEL_DEVICE } from "./ownership.js";
-import { planNode } from "./plan.js";
+import { planNetwork } from "./plan.js";
 import { routeLine } from "./routes.js";
 import { fdbLine, linkCreateLines, linkDeleteLine, linkUpdateLines, neighLine, tunnelNeedsRecreate } from "./tunnel.js";
 
@@ -49,11 +50,15 @@ function onTunnel(o: DatapathObject): boolean {
 /**
  * Makes the node match `desired`: read everything, plan, diff, and apply the difference in a few
  * batches ordered so traffic keeps flowing — new next hops (device, FDB, neighbours) before the
- * routes that use them, routes replaced in place before anything old is deleted.
+ * routes that use them, routes replaced in place before anything old is deleted. Services come
+ * last, through their own stage (nftables/service-table.ts), in one nft transaction.
  */
-export async function reconcileNode(tools: KernelTools, desired: DesiredNodeState): Promise<ReconcileReport> {
+export async function reconcileNode(tools: KernelTools, services: ServiceTable, desired: DesiredNodeState): Promise<ReconcileReport> {
   const startedAt = performance.now();
-  validateDesiredState(desired);
+  const issues = networkStateIssues(desired);
+  const prepared = desired !== null && typeof desired === "object" ? services.prepare(desired) : undefined;
+  issues.push(...(prepared?.issues ?? []));
+  if (issues.length || !prepared) throw new DatapathInputError(issues);
   const actual = await readActualState(tools);
   const { local } = desired;
   const uplink = actual.links.get(local.uplink);
@@ -72,7 +77,7 @@ export async function reconcileNode(tools: KernelTools, desired: DesiredNodeStat
   }
 
   const problems: DatapathProblem[] = [];
-  const planned = planNode(desired, uplink.mtu).filter((o) => {
+  const planned = planNetwork(desired, uplink.mtu).filter((o) => {
     if (o.kind !== "route") return true;
     if (o.dev !== TUNNEL_DEVICE && !actual.links.has(o.dev)) {
       problems.push({ object: o, message: `interface "${o.dev}" for ${o.dst} does not exist in ${where(tools)}; the route goes in once it does` });
@@ -115,11 +120,20 @@ export async function reconcileNode(tools: KernelTools, desired: DesiredNodeStat
     bringUpLoopback: actual.links.get(ROUTER_IP_DEVICE)?.up === false,
   };
   const result = await applyChanges(tools, changes);
-  return buildReport({ ...result, kept: diff.keep, problems: [...problems, ...result.problems], startedAt });
+  const lb = await services.reconcile(prepared);
+  return buildReport({
+    added: [...result.added, ...lb.added],
+    updated: [...result.updated, ...lb.updated],
+    removed: [...result.removed, ...lb.removed],
+    kept: diff.keep,
+    keptCounts: lb.kept,
+    problems: [...problems, ...result.problems, ...lb.problems],
+    startedAt,
+  });
 }
 
 /** Removes everything Trellis made on the node; sysctls stay (see Datapath.teardown). */
-export async function teardownNode(tools: KernelTools): Promise<TeardownReport> {
+export async function teardownNode(tools: KernelTools, services: ServiceTable): Promise<TeardownReport> {
   const startedAt = performance.now();
   const actual = await readActualState(tools);
   const owned = trellisObjects(actual).filter((o) => o.kind !== "sysctl");
@@ -134,7 +148,8 @@ export async function teardownNode(tools: KernelTools): Promise<TeardownReport> 
   if (result.problems.length) {
     throw new DatapathEnvironmentError(`teardown left objects behind: ${result.problems.map((p) => p.message).join("; ")}`);
   }
-  return { removed: result.removed, durationMs: performance.now() - startedAt };
+  const lb = await services.teardown();
+  return { removed: [...result.removed, ...lb], durationMs: performance.now() - startedAt };
 }
 
 /** Errors of a delete that mean the object is already gone. */
@@ -217,6 +232,10 @@ function lineFor(op: "add" | "remove", o: DatapathObject, tag: Tag): BatchLine<T
       return routeLine(op, o, tag);
     case "link":
     case "sysctl":
+    case "lb-table":
+    case "lb-selector":
+    case "lb-frontend":
+    case "lb-hairpin":
       throw new Error(`no batch line for ${o.kind} objects`);
   }
 }
