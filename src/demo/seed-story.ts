@@ -1,12 +1,13 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Narrator } from "./narrator.js";
 
 /**
  * `trellis demo`: the seeds' story on a lab, with real commands and their real output. It grows
- * with the product; today it shows what works end to end: a lab cluster of three nodes made of
- * network namespaces, seed 002's nginx deployment, and pods reaching pods across nodes.
+ * with the product; today it shows what works end to end: a lab of two clusters made of network
+ * namespaces, seed 003's mesh set-up, seed 002's nginx deployment in both clusters, pods reaching
+ * pods across clusters, and the health of every node.
  */
 const NGINX = `apiVersion: apps/v1
 kind: Deployment
@@ -39,39 +40,56 @@ interface Pod {
 export async function runDemo(options: { keep: boolean }): Promise<void> {
   const n = new Narrator();
   const dir = mkdtempSync(join(tmpdir(), "trellis-demo-"));
-  const pods = (): Pod[] => JSON.parse(n.query(["get", "pods", "--context", "cluster-1", "-o", "json"]) || "[]") as Pod[];
+  const pods = (ctx: string): Pod[] => JSON.parse(n.query(["get", "pods", "--context", ctx, "-o", "json"]) || "[]") as Pod[];
   try {
-    n.step("Clear what an earlier demo may have left, then build a lab cluster of 3 nodes");
+    n.step("Clear what an earlier demo may have left, then build a lab of 2 clusters × 2 nodes");
     n.run(["lab", "down"], { quietStderr: true });
-    n.say("Each node is a network namespace running a real `trellis agent`; the control plane runs etcd (TLS) and `trellis operator`.");
-    n.run(["lab", "up", "--clusters", "1", "--nodes", "3"]);
+    n.say("Each node is a network namespace running a real `trellis agent`; each control plane runs etcd (TLS) and `trellis operator`.");
+    n.run(["lab", "up", "--clusters", "2", "--nodes", "2"]);
     n.run(["lab", "status"]);
-    n.run(["get", "nodes", "-o", "wide", "--context", "cluster-1"]);
 
-    n.step("Deploy seed 002's nginx deployment (4 replicas)");
+    n.step("Give each cluster its name and ID (seed 003), and share one CA");
+    n.run(["install", "--context", "cluster-1", "--set", "cluster.name=cluster-1", "--set", "cluster.id=1"]);
+    n.run(["install", "--context", "cluster-2", "--set", "cluster.name=cluster-2", "--set", "cluster.id=2"]);
+    const ca = join(dir, "ca.yaml");
+    writeFileSync(ca, n.query(["ca", "export", "--context", "cluster-1"]));
+    n.say(`$ trellis ca export --context cluster-1 > ca.yaml`);
+    n.run(["ca", "import", "--context", "cluster-2", "-f", ca]);
+
+    n.step("Enable the mesh endpoint in both clusters and wait for it");
+    n.run(["clustermesh", "enable", "--context", "cluster-1"]);
+    n.run(["clustermesh", "enable", "--context", "cluster-2"]);
+    n.run(["clustermesh", "status", "--context", "cluster-1", "--wait"]);
+    n.run(["get", "svc", "clustermesh-apiserver", "-n", "kube-system", "--context", "cluster-1"]);
+
+    n.step("Connect the clusters (one command, both directions)");
+    n.run(["clustermesh", "connect", "--context", "cluster-1", "--destination-context", "cluster-2"]);
+    n.run(["clustermesh", "status", "--context", "cluster-1", "--wait"]);
+    n.run(["status", "--context", "cluster-2"]);
+    n.run(["node", "list", "--context", "cluster-1"]);
+
+    n.step("Deploy seed 002's nginx deployment in both clusters");
     const file = n.manifest(dir, "nginx-deployment.yaml", NGINX);
-    n.run(["apply", "-f", file, "--context", "cluster-1"]);
-    await n.waitFor("4 running pods", () => {
-      const p = pods();
-      return p.length === 4 && p.every((x) => x.status === "Running");
-    });
-    n.run(["get", "pods", "-o", "wide", "--context", "cluster-1"]);
-    n.run(["endpoint", "list", "--context", "cluster-1"]);
-
-    n.step("Pods reach pods on other nodes (VXLAN on UDP 8472)");
-    const all = pods();
-    const src = all[0]!;
-    for (const dst of all.filter((p) => p.node !== src.node).slice(0, 2)) {
-      n.run(["exec", src.name, "--context", "cluster-1", "--", "curl", "-s", "-m", "5", `http://${dst.ip}/`]);
-      n.run(["exec", src.name, "--context", "cluster-1", "--", "ping", "-c", "2", "-W", "2", dst.ip!]);
+    for (const ctx of ["cluster-1", "cluster-2"]) n.run(["apply", "-f", file, "--context", ctx]);
+    for (const ctx of ["cluster-1", "cluster-2"]) {
+      await n.waitFor(`4 running pods in ${ctx}`, () => {
+        const p = pods(ctx);
+        return p.length === 4 && p.every((x) => x.status === "Running");
+      });
     }
+    n.run(["get", "pods", "-o", "wide", "--context", "cluster-2"]);
 
-    n.step("Scale the deployment down");
-    n.run(["scale", "deployment", "nginx-deployment", "--replicas", "2", "--context", "cluster-1"]);
-    await n.waitFor("2 pods", () => pods().length === 2);
-    n.run(["get", "deployments", "--context", "cluster-1"]);
+    n.step("A pod in cluster-1 reaches pods in cluster-2 by IP (VXLAN on UDP 8472)");
+    const src = pods("cluster-1")[0]!;
+    for (const dst of pods("cluster-2").slice(0, 2)) {
+      n.run(["exec", src.name, "--context", "cluster-1", "--", "curl", "-s", "-m", "5", `http://${dst.ip}/`]);
+    }
+    n.run(["exec", src.name, "--context", "cluster-1", "--", "ping", "-c", "2", "-W", "2", pods("cluster-2")[0]!.ip!]);
 
-    n.say("\nStill to come in Trellis (see README status): cluster mesh across clusters, global services with affinity, health, policy.");
+    n.step("Health of every node of both clusters (cilium-health status)");
+    n.run(["health", "status", "--context", "cluster-1"]);
+
+    n.say("\nStill to come in Trellis (see README status): global services with affinity and failover, connectivity test, policy enforcement.");
   } finally {
     rmSync(dir, { recursive: true, force: true });
     if (!options.keep) {

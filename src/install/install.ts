@@ -32,14 +32,15 @@ export async function installValues(store: KvStore, given: Values, options: { fo
   if (settings.id !== previous.id) changes.push(`cluster.id: ${previous.id} -> ${settings.id}`);
   if (settings.maxConnectedClusters !== previous.maxConnectedClusters) changes.push(`maxConnectedClusters: ${previous.maxConnectedClusters} -> ${settings.maxConnectedClusters}`);
   if (settings.datapathMode !== previous.datapathMode) changes.push(`routingMode: ${previous.datapathMode} -> ${settings.datapathMode}`);
+  if (settings.podPool !== previous.podPool) changes.push(`ipam.operator.clusterPoolIPv4PodCIDRList: ${previous.podPool} -> ${settings.podPool}`);
 
   if (!options.force) {
-    const identityChanged = settings.name !== previous.name || settings.id !== previous.id;
+    const identityChanged = settings.name !== previous.name || settings.id !== previous.id || settings.podPool !== previous.podPool;
     if (identityChanged) {
       const pods = (await store.list(keys.pods())).kvs.length;
       if (pods > 0) {
         throw new ValuesError(
-          `refusing to change ${changes.filter((c) => c.startsWith("cluster.")).join(" and ")}: ${previous.name} runs ${pods} pod(s). ` +
+          `refusing to change ${changes.filter((c) => c.startsWith("cluster.") || c.startsWith("ipam.")).join(" and ")}: ${previous.name} runs ${pods} pod(s). ` +
             "The cluster ID is part of every security identity, so all workloads must be restarted (re-created) for access across clusters to work again. " +
             "Re-run with --force to change it anyway, then restart every workload.",
         );

@@ -1,6 +1,7 @@
 import { validateClusterInfo, type ClusterInfo } from "../cluster/index.js";
 import { getPath, type Values } from "./helm-set.js";
 import type { ClusterSettings, DatapathMode } from "../resources/cluster-settings.js";
+import { tryParseCidr } from "../util/ipv4.js";
 
 /**
  * The Helm values Trellis understands (Cilium's names), and what they mean for a cluster's
@@ -12,6 +13,7 @@ export const KNOWN_VALUES = [
   "cluster.id",
   "maxConnectedClusters",
   "routingMode",
+  "ipam.operator.clusterPoolIPv4PodCIDRList",
   "clustermesh.useAPIServer",
   "clustermesh.config.enabled",
   "clustermesh.config.clusters",
@@ -48,5 +50,14 @@ export function settingsFromValues(values: Values, current: ClusterSettings): Cl
   const routing = getPath(values, "routingMode") ?? current.datapathMode;
   if (routing !== "tunnel" && routing !== "native") throw new ValuesError(`routingMode must be tunnel or native (got ${JSON.stringify(routing)})`);
   const info: ClusterInfo = validateClusterInfo({ name: name as string, id: id as number, maxConnectedClusters: max as 255 | 511 });
-  return { ...current, name: info.name, id: info.id, maxConnectedClusters: info.maxConnectedClusters, datapathMode: routing as DatapathMode };
+  const pools = getPath(values, "ipam.operator.clusterPoolIPv4PodCIDRList");
+  let podPool = current.podPool;
+  if (pools !== undefined) {
+    const first = Array.isArray(pools) ? pools[0] : pools;
+    if (typeof first !== "string" || !tryParseCidr(first, { strict: true })) {
+      throw new ValuesError(`ipam.operator.clusterPoolIPv4PodCIDRList must be a list of IPv4 CIDRs such as {100.65.0.0/16} (got ${JSON.stringify(pools)})`);
+    }
+    podPool = first;
+  }
+  return { ...current, name: info.name, id: info.id, maxConnectedClusters: info.maxConnectedClusters, datapathMode: routing as DatapathMode, podPool };
 }

@@ -36,8 +36,9 @@ function reaches(fromCtx: string, from: PodRow, to: PodRow): boolean {
 }
 
 for (const variant of [
-  { name: "KVStoreMesh, ClusterIP", args: ["--service-type", "ClusterIP"] },
-  { name: "agents connect directly (--enable-kvstoremesh=false)", args: ["--service-type", "ClusterIP", "--enable-kvstoremesh", "false"] },
+  { name: "KVStoreMesh, LoadBalancer", type: "LoadBalancer", args: [] as string[] },
+  { name: "agents connect directly (--enable-kvstoremesh=false)", type: "LoadBalancer", args: ["--enable-kvstoremesh", "false"] },
+  { name: "--service-type NodePort", type: "NodePort", args: ["--service-type", "NodePort"] },
 ]) {
   describe(`cluster mesh, seed 003's sequence (${variant.name})`, () => {
     const manifest = join(configDir, "echo.yaml");
@@ -61,7 +62,8 @@ for (const variant of [
       }
       for (const ctx of ["cluster-1", "cluster-2"]) {
         const st = trellis(["clustermesh", "status", "--context", ctx, "--wait", "--wait-duration", "2m"]).stdout;
-        assert.match(st, /Service "clustermesh-apiserver" of type "ClusterIP" found/);
+        assert.match(st, new RegExp(`Service "clustermesh-apiserver" of type "${variant.type}" found`));
+        assert.match(st, variant.type === "LoadBalancer" ? /- 198\.19\.\d\.129:2379/ : /- 198\.18\.\d\.11:32379/);
       }
     });
 

@@ -83,7 +83,7 @@ export async function serviceViews(c: ClusterConnection): Promise<ServiceView[]>
   const statuses = new Map((await c.store.list(keys.serviceStatuses())).kvs.map((kv) => [kv.key.slice(keys.serviceStatuses().length), JSON.parse(kv.value.toString()) as ServiceStatus]));
   return kvs
     .map((kv) => {
-      const s = JSON.parse(kv.value.toString()) as Service & { createdAt?: string };
+      const s = JSON.parse(kv.value.toString()) as Service & { metadata: { creationTimestamp?: string } };
       const st = statuses.get(`${s.metadata.namespace}/${s.metadata.name}`);
       return {
         namespace: s.metadata.namespace,
@@ -96,7 +96,7 @@ export async function serviceViews(c: ClusterConnection): Promise<ServiceView[]>
           .join(","),
         selector: Object.entries(s.spec.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(",") || "<none>",
         annotations: { ...s.metadata.annotations },
-        createdAt: s.createdAt,
+        createdAt: s.metadata.creationTimestamp,
       };
     })
     .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
@@ -116,9 +116,11 @@ export function registerWorkloadCommands(program: Command): void {
           await c.settings();
           for (const m of manifests) {
             const key = objectKey(m);
-            const value = JSON.stringify(m.object);
             const label = `${kindLabel(m)}/${m.object.metadata.name}`;
             const before = await c.store.get(key);
+            // kubectl's creationTimestamp: set once, kept across later applies (and by "unchanged").
+            const prev = before ? (JSON.parse(before.value.toString()) as { metadata?: { creationTimestamp?: string } }) : undefined;
+            const value = JSON.stringify({ ...m.object, metadata: { ...m.object.metadata, creationTimestamp: prev?.metadata?.creationTimestamp ?? new Date().toISOString() } });
             if (verb === "create" && before) throw new UserError(`${kindLabel(m)} "${m.object.metadata.name}" already exists in namespace ${m.object.metadata.namespace}; use "trellis apply -f" to change it`);
             if (before?.value.toString() === value) console.log(`${label} unchanged`);
             else {

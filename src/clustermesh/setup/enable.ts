@@ -83,7 +83,7 @@ export async function enableClusterMesh(store: KvStore, o: EnableOptions): Promi
   const service = {
     apiVersion: "v1",
     kind: "Service",
-    metadata: { name: MESH_SERVICE.name, namespace: MESH_SERVICE.namespace, labels: { "k8s-app": "clustermesh-apiserver" }, annotations: {} },
+    metadata: { name: MESH_SERVICE.name, namespace: MESH_SERVICE.namespace, labels: { "k8s-app": "clustermesh-apiserver" }, annotations: {}, creationTimestamp: new Date().toISOString() },
     spec: { type: o.serviceType, ports: [{ name: "apiserv", port: MESH_SERVICE.port, targetPort: MESH_SERVICE.port, protocol: "TCP", ...(o.serviceType === "ClusterIP" ? {} : { nodePort: MESH_SERVICE.nodePort }) }] },
   };
   const endpoints: ServiceEndpoints = { backends: [{ ip: o.controlPlaneIp, ready: true }], managedBy: "clustermesh" };
