@@ -10,7 +10,7 @@ import { keys } from "../resources/keys.js";
 import { decodeIpcache, decodeNode } from "../state/index.js";
 import { callUnix } from "../util/unix-http.js";
 import { Agent } from "./agent.js";
-import type { Endpoint } from "./endpoint-store.js";
+import type { Endpoint, IpamLease } from "./api-types.js";
 
 const settings: ClusterSettings = {
   name: "cluster-1",
@@ -56,7 +56,7 @@ async function cluster(t: TestContext) {
 }
 
 async function addPod(sock: string, containerId: string, podName: string): Promise<Endpoint> {
-  const ipam = await callUnix<{ ip: string; gateway: string; mtu: number }>(sock, "POST", "/v1/ipam", { owner: `${containerId}/eth0` });
+  const ipam = await callUnix<IpamLease>(sock, "POST", "/v1/ipam", { owner: `${containerId}/eth0` });
   return callUnix<Endpoint>(sock, "PUT", `/v1/endpoints/${containerId}`, {
     containerId,
     ifName: "eth0",
@@ -81,7 +81,7 @@ test("an agent publishes its node, gives pods identities and ipcache entries, an
   const rec = decodeNode(node!.key, node!.value);
   assert.ok(rec.ok && rec.record.ipv4AllocCidr === "100.65.0.0/24" && rec.record.ipAddresses[0]!.ip === "198.18.1.11");
 
-  const ipam = await callUnix<{ ip: string; gateway: string; mtu: number }>(n1.sock, "POST", "/v1/ipam", { owner: "probe/eth0" });
+  const ipam = await callUnix<IpamLease>(n1.sock, "POST", "/v1/ipam", { owner: "probe/eth0" });
   assert.equal(ipam.gateway, "100.65.0.1");
   assert.equal(ipam.mtu, 65536 - 50, "tunnel mode: uplink MTU minus VXLAN overhead");
 
@@ -127,7 +127,7 @@ test("a restarted agent keeps its endpoints and cleans up pods deleted while it 
   await until(async () => !(await store.get(`cilium/state/ip/v1/default/${c.ip}`)), "stale ipcache entry removed");
   assert.ok(await store.get(`cilium/state/ip/v1/default/${a.ip}`));
   assert.deepEqual(n1.datapath.lastDesired!.endpoints.map((e) => e.ip), [a.ip]);
-  const again = await callUnix<{ ip: string }>(n1.sock, "POST", "/v1/ipam", { owner: "aaaaaaaaaaaaaaaa/eth0" });
+  const again = await callUnix<IpamLease>(n1.sock, "POST", "/v1/ipam", { owner: "aaaaaaaaaaaaaaaa/eth0" });
   assert.equal(again.ip, a.ip, "the address stays held");
 });
 

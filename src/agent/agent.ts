@@ -22,7 +22,8 @@ import { runJson } from "../util/exec.js";
 import { listenUnix } from "../util/unix-http.js";
 import { agentRoutes } from "./api-routes.js";
 import { DatapathController } from "./datapath-controller.js";
-import { EndpointStore, type Endpoint } from "./endpoint-store.js";
+import type { Endpoint, EndpointRequest } from "./api-types.js";
+import { EndpointStore } from "./endpoint-store.js";
 import { IdentityAllocator } from "./identity-allocator.js";
 import { AgentMesh } from "./agent-mesh.js";
 import { AgentHealth } from "./agent-health.js";
@@ -53,16 +54,6 @@ export interface AgentOptions {
   /** For unit tests: a recording datapath instead of the kernel. */
   readonly datapath?: Datapath;
   readonly logger?: Logger;
-}
-
-export interface EndpointRequest {
-  readonly containerId: string;
-  readonly ifName: string;
-  readonly netns: string;
-  readonly hostIfName: string;
-  readonly ip: string;
-  readonly podName: string;
-  readonly podNamespace: string;
 }
 
 async function waitForKey(store: KvStore, key: string, what: string, log: Logger): Promise<Buffer> {

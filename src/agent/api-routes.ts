@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { HttpError, JsonRouter } from "../util/unix-http.js";
 import type { Agent } from "./agent.js";
+import type { EndpointRequest, IpamLease, IpamRequest } from "./api-types.js";
 
 const endpointBody = z.object({
   containerId: z.string().min(1),
@@ -10,7 +11,9 @@ const endpointBody = z.object({
   ip: z.string().min(7),
   podName: z.string().min(1),
   podNamespace: z.string().min(1),
-});
+}) satisfies z.ZodType<EndpointRequest>;
+
+const ipamBody = z.object({ owner: z.string().min(1).max(512) }) satisfies z.ZodType<IpamRequest>;
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const r = schema.safeParse(body);
@@ -26,9 +29,9 @@ export function agentRoutes(agent: Agent): JsonRouter {
   return new JsonRouter()
     .on("GET /v1/status", () => [200, agent.status()])
     .on("POST /v1/ipam", async (_p, body) => {
-      const { owner } = parse(z.object({ owner: z.string().min(1).max(512) }), body);
+      const { owner } = parse(ipamBody, body);
       const a = await agent.ipam.allocate(owner);
-      return [201, { ip: a.ip, podCIDR: agent.podCIDR, gateway: agent.ipam.routerIp, mtu: agent.podMtu() }];
+      return [201, { ip: a.ip, podCIDR: agent.podCIDR, gateway: agent.ipam.routerIp, mtu: agent.podMtu() } satisfies IpamLease];
     })
     .on("DELETE /v1/ipam/:owner", async (p) => {
       await agent.ipam.release(p.owner!);

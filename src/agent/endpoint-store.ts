@@ -1,20 +1,6 @@
 import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "../util/atomic-file.js";
-
-/** A pod's network endpoint on this node, as the agent records it. */
-export interface Endpoint {
-  readonly containerId: string;
-  readonly ifName: string;
-  readonly netns: string;
-  readonly hostIfName: string;
-  readonly ip: string;
-  readonly podName: string;
-  readonly podNamespace: string;
-  readonly identity: number;
-  /** Security labels, `source:key=value`. */
-  readonly labels: readonly string[];
-  readonly createdAt: string;
-}
+import type { Endpoint } from "./api-types.js";
 
 /**
  * The agent's endpoints survive restarts in one JSON file (atomic writes), so a restarted agent

@@ -1,5 +1,6 @@
 import { request } from "node:http";
-import { cidrContains, isIpv4, parseIpv4, parseIpv4Cidr } from "../ipam/ipv4.js";
+import type { Endpoint, EndpointRequest, IpamLease, IpamRequest } from "../agent/api-types.js";
+import { cidrContains, isIpv4, parseCidr, parseIpv4 } from "../util/ipv4.js";
 
 /**
  * Client of the agent's local API (HTTP/1.1 + JSON on a unix socket, docs/agent-api.md) for what
@@ -47,31 +48,8 @@ export class AgentProtocolError extends Error {
   }
 }
 
-/** The agent's answer to POST /v1/ipam. */
-export interface IpamLease {
-  readonly ip: string;
-  readonly podCIDR: string;
-  /** The node's router IP, the pod's gateway. */
-  readonly gateway: string;
-  readonly mtu: number;
-}
-
-/** The body of PUT /v1/endpoints/<containerId>. */
-export interface EndpointRegistration {
-  readonly containerId: string;
-  readonly ifName: string;
-  readonly netns: string;
-  readonly hostIfName: string;
-  readonly ip: string;
-  readonly podName: string;
-  readonly podNamespace: string;
-}
-
-/** What the plugin reads back from GET /v1/endpoints; the agent may send more fields. */
-export interface EndpointSummary {
-  readonly containerId: string;
-  readonly ifName?: string;
-}
+/** The part of a listed endpoint (GET /v1/endpoints) the plugin relies on; it tolerates the rest being absent. */
+export type EndpointSummary = Pick<Endpoint, "containerId"> & Partial<Pick<Endpoint, "ifName">>;
 
 export class AgentClient {
   constructor(
@@ -81,14 +59,15 @@ export class AgentClient {
 
   /** The owner's address; the agent hands the same owner the same address again. */
   async allocateIp(owner: string): Promise<IpamLease> {
-    return parseLease((await this.call("POST", "/v1/ipam", { owner })).body);
+    const body: IpamRequest = { owner };
+    return parseLease((await this.call("POST", "/v1/ipam", body)).body);
   }
 
   async releaseIp(owner: string): Promise<void> {
     await this.call("DELETE", `/v1/ipam/${encodeURIComponent(owner)}`);
   }
 
-  async putEndpoint(endpoint: EndpointRegistration): Promise<unknown> {
+  async putEndpoint(endpoint: EndpointRequest): Promise<unknown> {
     return (await this.call("PUT", `/v1/endpoints/${encodeURIComponent(endpoint.containerId)}`, endpoint)).body;
   }
 
@@ -197,7 +176,7 @@ function parseLease(body: unknown): IpamLease {
   if (typeof podCIDR !== "string") return bad(`"podCIDR" is missing`);
   let cidr;
   try {
-    cidr = parseIpv4Cidr(podCIDR);
+    cidr = parseCidr(podCIDR);
   } catch (e) {
     return bad((e as Error).message);
   }

@@ -1,4 +1,4 @@
-import { isIpv4 } from "../ipam/ipv4.js";
+import { isIpv4 } from "../util/ipv4.js";
 import { CniError, ErrorCode, isSupportedVersion, SUPPORTED_VERSIONS, type CniDns, type CniVersion } from "./result.js";
 
 /**

@@ -11,7 +11,6 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -19,6 +18,7 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { IpAllocator } from "../ipam/allocator.js";
 import { hostVethName } from "./netns-veth.js";
+import { FakeAgent } from "./testing/fake-agent.js";
 
 const PREFIX = `trtest-cni-${process.pid}`;
 const NODE_NS = `${PREFIX}-node`;
@@ -85,84 +85,6 @@ async function eventually(what: string, condition: () => boolean, timeoutMs = 5_
     if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
     await sleep(20);
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The fake agent
-
-interface Registration {
-  containerId: string;
-  ifName: string;
-  netns: string;
-  hostIfName: string;
-  ip: string;
-  podName: string;
-  podNamespace: string;
-}
-
-class FakeAgent {
-  readonly endpoints = new Map<string, Registration>();
-  /** What PUT /v1/endpoints does: register, answer 500, or never answer. */
-  putBehaviour: "register" | "fail" | "hang" = "register";
-  private server: Server | undefined;
-
-  constructor(
-    readonly socket: string,
-    readonly ipam: IpAllocator,
-  ) {}
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      let body = "";
-      req.on("data", (c: Buffer) => (body += c.toString()));
-      req.on("end", () => {
-        this.handle(req, body, res).catch((e: Error) => send(res, 500, { error: e.message }));
-      });
-    });
-    await new Promise<void>((r) => this.server?.listen(this.socket, r));
-  }
-
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((r) => (this.server ? this.server.close(r) : r(undefined)));
-  }
-
-  private async handle(req: IncomingMessage, body: string, res: ServerResponse): Promise<void> {
-    const url = req.url ?? "";
-    const tail = (prefix: string) => decodeURIComponent(url.slice(prefix.length));
-    if (req.method === "POST" && url === "/v1/ipam") {
-      const { owner } = JSON.parse(body) as { owner: string };
-      const a = await this.ipam.allocate(owner);
-      return send(res, 201, { ip: a.ip, podCIDR: this.ipam.cidr, gateway: this.ipam.routerIp, mtu: MTU });
-    }
-    if (req.method === "DELETE" && url.startsWith("/v1/ipam/")) {
-      await this.ipam.release(tail("/v1/ipam/"));
-      return send(res, 204);
-    }
-    if (req.method === "PUT" && url.startsWith("/v1/endpoints/")) {
-      if (this.putBehaviour === "hang") return;
-      if (this.putBehaviour === "fail") return send(res, 500, { error: "identity allocation failed: kvstore unavailable" });
-      const reg = JSON.parse(body) as Registration;
-      this.endpoints.set(tail("/v1/endpoints/"), reg);
-      return send(res, 200, reg);
-    }
-    if (req.method === "DELETE" && url.startsWith("/v1/endpoints/")) {
-      this.endpoints.delete(tail("/v1/endpoints/"));
-      return send(res, 204);
-    }
-    if (req.method === "GET" && url === "/v1/endpoints") return send(res, 200, [...this.endpoints.values()]);
-    if (req.method === "GET" && url.startsWith("/v1/endpoints/")) {
-      const e = this.endpoints.get(tail("/v1/endpoints/"));
-      return e ? send(res, 200, e) : send(res, 404, { error: "no such endpoint" });
-    }
-    if (req.method === "GET" && url === "/v1/status") return send(res, 200, { ready: true });
-    send(res, 404, { error: `no route ${req.method} ${url}` });
-  }
-}
-
-function send(res: ServerResponse, status: number, body?: unknown): void {
-  res.writeHead(status, body === undefined ? {} : { "content-type": "application/json" });
-  res.end(body === undefined ? undefined : JSON.stringify(body));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -260,7 +182,7 @@ before(async () => {
   sh("ip", ["-n", NODE_NS, "link", "set", "lo", "up"]);
   workDir = await mkdtemp(join(tmpdir(), "trellis-cni-test-"));
   const ipam = await IpAllocator.open({ cidr: POD_CIDR, stateFile: join(workDir, "ipam.json") });
-  agent = new FakeAgent(join(workDir, "agent.sock"), ipam);
+  agent = new FakeAgent(join(workDir, "agent.sock"), ipam, MTU);
   await agent.start();
 });
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { cidrsOverlap, parseIpv4, parseIpv4Cidr, routerIP, tunnelMac } from "./node-addressing.js";
+import { routerIP, tunnelMac } from "./node-addressing.js";
 
 describe("node addressing: what peers derive from a node record", () => {
   test("the router IP is the first host address of the pod CIDR", () => {
@@ -28,19 +28,5 @@ describe("node addressing: what peers derive from a node record", () => {
     assert.throws(() => routerIP("100.127.1.5/24"), /pod CIDR "100\.127\.1\.5\/24" is not an IPv4 network/);
     assert.throws(() => tunnelMac("100.127.1.0"), /pod CIDR "100\.127\.1\.0" is not an IPv4 network/);
     assert.throws(() => routerIP("100.127.1.0/31"), /pod CIDR "100\.127\.1\.0\/31" is too small/);
-  });
-
-  test("IPv4 parsing rejects what iproute2 would misread", () => {
-    assert.equal(parseIpv4("198.18.250.11"), 0xc612fa0b);
-    for (const bad of ["198.18.250.256", "198.18.250", "198.018.1.1", " 1.2.3.4", "1.2.3.4/32", "::1"]) assert.equal(parseIpv4(bad), undefined, bad);
-    assert.deepEqual(parseIpv4Cidr("0.0.0.0/0"), { network: 0, prefixLength: 0 });
-    assert.equal(parseIpv4Cidr("100.127.1.0/33"), undefined);
-  });
-
-  test("overlap of CIDRs", () => {
-    const c = (t: string) => parseIpv4Cidr(t)!;
-    assert.equal(cidrsOverlap(c("100.64.0.0/10"), c("100.127.3.0/24")), true);
-    assert.equal(cidrsOverlap(c("100.127.2.0/24"), c("100.127.3.0/24")), false);
-    assert.equal(cidrsOverlap(c("255.255.255.0/24"), c("255.255.255.255/32")), true);
   });
 });

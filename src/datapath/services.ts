@@ -3,8 +3,8 @@
  * one node together (two services claiming the same frontend). Which backends are active is
  * decided above the datapath (affinity, failover); the datapath takes the flags as given.
  */
+import { isIpv4 } from "../util/ipv4.js";
 import { frontendAddress } from "./objects.js";
-import { parseIpv4 } from "./node-addressing.js";
 import type { FrontendType, ServiceProtocol, ServiceSpec } from "./types.js";
 
 /** Kubernetes' default NodePort range, which Cilium uses too. */
@@ -61,7 +61,7 @@ export function ownServiceIssues(spec: ServiceSpec): readonly string[] {
   }
   if (!PROTOCOLS.includes(spec.protocol)) issues.push(`protocol ${show(spec.protocol)} must be "tcp" or "udp"`);
   if (!isPort(spec.port)) issues.push(`port ${show(spec.port)} must be an integer from 1 to 65535`);
-  if (typeof spec.clusterIP !== "string" || parseIpv4(spec.clusterIP) === undefined) issues.push(`clusterIP ${show(spec.clusterIP)} is not an IPv4 address`);
+  if (typeof spec.clusterIP !== "string" || !isIpv4(spec.clusterIP)) issues.push(`clusterIP ${show(spec.clusterIP)} is not an IPv4 address`);
   if (spec.nodePort !== undefined && !(Number.isInteger(spec.nodePort) && spec.nodePort >= NODE_PORT_MIN && spec.nodePort <= NODE_PORT_MAX)) {
     issues.push(`nodePort ${show(spec.nodePort)} must be an integer from ${NODE_PORT_MIN} to ${NODE_PORT_MAX}`);
   }
@@ -71,7 +71,7 @@ export function ownServiceIssues(spec: ServiceSpec): readonly string[] {
     } else {
       const seen = new Set<string>();
       spec.loadBalancerIPs.forEach((ip, i) => {
-        if (typeof ip !== "string" || parseIpv4(ip) === undefined) issues.push(`loadBalancerIPs[${i}] ${show(ip)} is not an IPv4 address`);
+        if (typeof ip !== "string" || !isIpv4(ip)) issues.push(`loadBalancerIPs[${i}] ${show(ip)} is not an IPv4 address`);
         else if (ip === spec.clusterIP) issues.push(`loadBalancerIPs[${i}] ${show(ip)} is the service's own clusterIP`);
         else if (seen.has(ip)) issues.push(`loadBalancerIPs[${i}] ${show(ip)} is listed twice`);
         seen.add(ip);
@@ -87,7 +87,7 @@ export function ownServiceIssues(spec: ServiceSpec): readonly string[] {
         issues.push(`backends[${i}] must be an object, got ${show(b)}`);
         return;
       }
-      if (typeof b.ip !== "string" || parseIpv4(b.ip) === undefined) issues.push(`backends[${i}]: ip ${show(b.ip)} is not an IPv4 address`);
+      if (typeof b.ip !== "string" || !isIpv4(b.ip)) issues.push(`backends[${i}]: ip ${show(b.ip)} is not an IPv4 address`);
       if (!isPort(b.port)) issues.push(`backends[${i}]: port ${show(b.port)} must be an integer from 1 to 65535`);
       if (typeof b.active !== "boolean") issues.push(`backends[${i}]: active ${show(b.active)} must be true or false`);
       const key = `${String(b.ip)}:${String(b.port)}`;

@@ -1,6 +1,7 @@
 import { DatapathInputError } from "./errors.js";
 import { MIN_IPV4_MTU, VXLAN_OVERHEAD } from "./mtu.js";
-import { MAX_POD_CIDR_PREFIX, cidrContains, cidrsOverlap, formatIpv4, lastAddress, parseIpv4, parseIpv4Cidr, type Ipv4Cidr } from "./node-addressing.js";
+import { cidrContains, cidrsOverlap, formatIpv4, tryParseCidr, tryParseIpv4, type Cidr } from "../util/ipv4.js";
+import { MAX_POD_CIDR_PREFIX } from "./node-addressing.js";
 import { serviceIssues } from "./services.js";
 import type { DesiredNodeState } from "./types.js";
 
@@ -31,7 +32,7 @@ export function networkStateIssues(desired: DesiredNodeState): string[] {
   if (desired.mode !== "tunnel" && desired.mode !== "native") issues.push(`mode ${show(desired.mode)} must be "tunnel" or "native"`);
 
   const local = desired.local;
-  let localCidr: Ipv4Cidr | undefined;
+  let localCidr: Cidr | undefined;
   let localNodeIP: number | undefined;
   if (local === null || typeof local !== "object") {
     issues.push(`local node must be an object, got ${show(local)}`);
@@ -56,7 +57,7 @@ export function networkStateIssues(desired: DesiredNodeState): string[] {
     issues.push(`peers must be a list, got ${show(desired.peers)}`);
   } else {
     const seenNames = new Map<string, number>();
-    const cidrs: { cidr: Ipv4Cidr; text: string; index: number }[] = [];
+    const cidrs: { cidr: Cidr; text: string; index: number }[] = [];
     desired.peers.forEach((peer, i) => {
       if (peer === null || typeof peer !== "object") {
         issues.push(`peers[${i}] must be an object, got ${show(peer)}`);
@@ -83,11 +84,11 @@ export function networkStateIssues(desired: DesiredNodeState): string[] {
     cidrs.sort((a, b) => a.cidr.network - b.cidr.network || a.index - b.index);
     let widest: (typeof cidrs)[number] | undefined;
     for (const c of cidrs) {
-      if (widest && c.cidr.network <= lastAddress(widest.cidr)) {
+      if (widest && c.cidr.network <= widest.cidr.broadcast) {
         const [first, second] = widest.index < c.index ? [widest, c] : [c, widest];
         issues.push(`peers[${second.index}]: podCIDR "${second.text}" overlaps peers[${first.index}]'s podCIDR "${first.text}"`);
       }
-      if (!widest || lastAddress(c.cidr) > lastAddress(widest.cidr)) widest = c;
+      if (!widest || c.cidr.broadcast > widest.cidr.broadcast) widest = c;
     }
   }
 
@@ -112,7 +113,7 @@ export function networkStateIssues(desired: DesiredNodeState): string[] {
       if (!localCidr) return;
       if (!cidrContains(localCidr, ip)) {
         issues.push(`${at}: ip ${show(ep.ip)} is outside the local pod CIDR ${show(local.podCIDR)}`);
-      } else if (ip === localCidr.network || ip === localCidr.network + 1 || ip === lastAddress(localCidr)) {
+      } else if (ip === localCidr.network || ip === localCidr.network + 1 || ip === localCidr.broadcast) {
         const what = ip === localCidr.network + 1 ? `the router IP ${formatIpv4(ip)}` : "the network or broadcast address";
         issues.push(`${at}: ip ${show(ep.ip)} is ${what} of pod CIDR ${show(local.podCIDR)}, not a pod address`);
       }
@@ -132,13 +133,13 @@ function requireName(issues: string[], at: string, field: string, value: unknown
 }
 
 function requireIp(issues: string[], at: string, field: string, value: unknown): number | undefined {
-  const ip = typeof value === "string" ? parseIpv4(value) : undefined;
+  const ip = typeof value === "string" ? tryParseIpv4(value) : undefined;
   if (ip === undefined) issues.push(`${at}: ${field} ${show(value)} is not an IPv4 address`);
   return ip;
 }
 
-function requireCidr(issues: string[], at: string, value: unknown): Ipv4Cidr | undefined {
-  const cidr = typeof value === "string" ? parseIpv4Cidr(value) : undefined;
+function requireCidr(issues: string[], at: string, value: unknown): Cidr | undefined {
+  const cidr = typeof value === "string" ? tryParseCidr(value) : undefined;
   if (!cidr) {
     issues.push(`${at}: podCIDR ${show(value)} is not an IPv4 network (a.b.c.d/len with the host bits zero)`);
     return undefined;

@@ -1,6 +1,7 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { removeLeftoverTempFiles, writeFileAtomic } from "../util/atomic-file.js";
+import { cidrContains, formatIpv4, isIpv4, parseCidr, parseIpv4, type Cidr } from "../util/ipv4.js";
 import {
   CidrExhaustedError,
   InvalidIpamInputError,
@@ -9,7 +10,6 @@ import {
   OwnerConflictError,
 } from "./errors.js";
 import { withFileLock } from "./file-lock.js";
-import { cidrContains, formatIpv4, isIpv4, parseIpv4, parseIpv4Cidr, type Ipv4Cidr } from "./ipv4.js";
 
 export interface IpAllocatorOptions {
   /** The node's pod CIDR, e.g. "100.65.1.0/24" (prefix 30 or shorter). */
@@ -68,14 +68,14 @@ export class IpAllocator {
   /** The node's router IP: the CIDR's first host address, never handed out. */
   readonly routerIp: string;
   readonly stateFile: string;
-  private readonly block: Ipv4Cidr;
+  private readonly block: Cidr;
   private readonly reservedSet: ReadonlySet<number>;
   private readonly lockPath: string;
   private readonly lockTimeoutMs: number | undefined;
   /** Serialises this instance's operations so they do not contend for the file lock among themselves. */
   private queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(options: IpAllocatorOptions, block: Ipv4Cidr, reserved: ReadonlySet<number>) {
+  private constructor(options: IpAllocatorOptions, block: Cidr, reserved: ReadonlySet<number>) {
     this.block = block;
     this.cidr = block.text;
     this.routerIp = formatIpv4(block.network + 1);
@@ -90,9 +90,9 @@ export class IpAllocator {
    * different CIDR is refused: reusing it could hand out an address a pod of the old CIDR still has.
    */
   static async open(options: IpAllocatorOptions): Promise<IpAllocator> {
-    let block: Ipv4Cidr;
+    let block: Cidr;
     try {
-      block = parseIpv4Cidr(options.cidr);
+      block = parseCidr(options.cidr);
     } catch (e) {
       throw new InvalidIpamInputError(`invalid pod CIDR: ${(e as Error).message}`);
     }

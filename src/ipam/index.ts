@@ -8,4 +8,3 @@ export {
   IpamStateError,
   IpamLockTimeoutError,
 } from "./errors.js";
-export { parseIpv4, formatIpv4, isIpv4, parseIpv4Cidr, cidrContains, type Ipv4Cidr } from "./ipv4.js";

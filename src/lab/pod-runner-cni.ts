@@ -1,8 +1,8 @@
 import { constants } from "node:fs";
 import { access } from "node:fs/promises";
 import { join } from "node:path";
-import { isIpv4 } from "../ipam/index.js";
 import { run } from "../util/exec.js";
+import { isIpv4 } from "../util/ipv4.js";
 
 /**
  * The runtime's side of the CNI protocol, as a container runtime speaks it: the plugin executable

@@ -14,6 +14,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { after, afterEach, before, describe, test } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { hostVethName } from "../cni/index.js";
+import { FakeAgent } from "../cni/testing/fake-agent.js";
 import { IpAllocator } from "../ipam/index.js";
 import { MemoryStore } from "../kvstore/memory-store.js";
 import { keys } from "../resources/keys.js";
@@ -24,7 +25,6 @@ import { PodRunner, type PodRunnerOptions } from "./pod-runner.js";
 import { CniRuntime, trellisNetConfig, type CniSettings } from "./pod-runner-cni.js";
 import { execInPod, PodExecError } from "./pod-runner-process.js";
 import { podRecordPath, savePodRecord } from "./pod-runner-record.js";
-import { TestAgent } from "./pod-runner-test-agent.js";
 import { podNetnsName } from "./pod-netns.js";
 
 const PREFIX = `trtest-pr-${process.pid}-`;
@@ -43,7 +43,7 @@ const ext = fromSource ? "ts" : "js";
 const nodeImport = fromSource ? ["--import", import.meta.resolve("tsx")] : [];
 
 let workDir: string;
-let agent: TestAgent;
+let agent: FakeAgent;
 let store: MemoryStore;
 let cniBinDir: string;
 let podServerScript: string;
@@ -192,7 +192,7 @@ before(async () => {
   );
 
   const ipam = await IpAllocator.open({ cidr: POD_CIDR, stateFile: join(workDir, "ipam.json") });
-  agent = new TestAgent(join(workDir, "agent.sock"), ipam);
+  agent = new FakeAgent(join(workDir, "agent.sock"), ipam);
   await agent.start();
   store = new MemoryStore();
 });

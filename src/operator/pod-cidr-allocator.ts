@@ -1,4 +1,4 @@
-import { cidrsOverlap, formatCidr, nthSubnet, parseCidr } from "../util/ipv4.js";
+import { cidrsOverlap, nthSubnet, parseCidr } from "../util/ipv4.js";
 
 export class PodCidrExhaustedError extends Error {
   constructor(pool: string, maskSize: number, nodes: number) {
@@ -36,7 +36,7 @@ export function assignPodCidrs(
       const s = nthSubnet(p, maskSize, i++);
       if (!s) throw new PodCidrExhaustedError(pool, maskSize, nodes.length);
       if (used.some((u) => cidrsOverlap(u, s))) continue;
-      const text = formatCidr(s);
+      const text = s.text;
       assignments.set(node, text);
       added.set(node, text);
       used.push(s);

@@ -1,4 +1,4 @@
-import { cidrContainsIp, cidrSize, formatIpv4, parseCidr, parseIpv4 } from "../util/ipv4.js";
+import { cidrContains, formatIpv4, parseCidr, parseIpv4 } from "../util/ipv4.js";
 import { servicePorts, type Service, type ServiceStatus } from "../resources/service.js";
 
 export const NODE_PORT_RANGE = { min: 30000, max: 32767 } as const;
@@ -42,9 +42,9 @@ export class ServiceAllocator {
   private nextIp(pool: string, what: string): string {
     const c = parseCidr(pool);
     // Skip the network address (and, for pools of 4 or more, the broadcast address).
-    const size = cidrSize(c);
+    const size = c.size;
     for (let i = 1; i < size - (size >= 4 ? 1 : 0); i++) {
-      const ip = c.base + i;
+      const ip = c.network + i;
       if (!this.usedIps.has(ip)) {
         this.usedIps.add(ip);
         return formatIpv4(ip);
@@ -71,7 +71,7 @@ export class ServiceAllocator {
   /** The status a service should have, keeping whatever of `current` still fits its spec. */
   allocate(s: Service, current: ServiceStatus | undefined): ServiceStatus {
     const svc = `${s.metadata.namespace}/${s.metadata.name}`;
-    const clusterIP = current && cidrContainsIp(parseCidr(this.serviceCIDR), parseIpv4(current.clusterIP)) ? current.clusterIP : this.nextIp(this.serviceCIDR, "service IP");
+    const clusterIP = current && cidrContains(parseCidr(this.serviceCIDR), parseIpv4(current.clusterIP)) ? current.clusterIP : this.nextIp(this.serviceCIDR, "service IP");
     const nodePorts: Record<string, number> = {};
     if (s.spec.type !== "ClusterIP") {
       for (const p of servicePorts(s)) {

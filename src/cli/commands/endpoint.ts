@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { Endpoint } from "../../agent/endpoint-store.js";
+import type { Endpoint } from "../../agent/api-types.js";
 import { loadConfig, resolveContext } from "../config-file.js";
 import { agentGet, agentSockets } from "../agent-sockets.js";
 import { formatTable, parseOutputFormat, printStructured } from "../output.js";

@@ -1,4 +1,4 @@
-import { parseIpv4 } from "../../node-addressing.js";
+import { tryParseIpv4 } from "../../../util/ipv4.js";
 import { frontendsOf } from "../../services.js";
 import type { DesiredNodeState, LbFrontendObject, LbHairpinObject, LbObject, LbSelectorObject, LbTableObject, ServiceSpec } from "../../types.js";
 import { LB_TABLE, LB_TABLE_FAMILY, PRESET_SELECTORS } from "./layout.js";
@@ -34,7 +34,7 @@ export function selectorFor(f: LbFrontendObject): LbSelectorObject {
 function activeBackends(spec: ServiceSpec): string[] {
   return spec.backends
     .filter((b) => b.active)
-    .sort((a, b) => parseIpv4(a.ip)! - parseIpv4(b.ip)! || a.port - b.port)
+    .sort((a, b) => tryParseIpv4(a.ip)! - tryParseIpv4(b.ip)! || a.port - b.port)
     .map((b) => `${b.ip}:${b.port}`);
 }
 

@@ -1,27 +1,22 @@
 import { rm } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { IpAllocator } from "../ipam/index.js";
+import type { EndpointRequest, IpamLease, IpamRequest } from "../../agent/api-types.js";
+import type { IpAllocator } from "../../ipam/allocator.js";
 
 /**
- * For the pod runner's tests: the part of the agent's local API (docs/agent-api.md) the CNI plugin
- * uses, with addresses from the real IPAM allocator. It records every request, so a test can tell
- * how often a pod was attached and whether its DEL arrived, and it can be stopped and started
- * again to play an agent that is down.
+ * For tests that run the CNI plugin for real: the part of the agent's local API
+ * (docs/agent-api.md) the plugin uses, with addresses from the real IPAM allocator and endpoints
+ * kept in memory. It records every request, so a test can tell how often a pod was attached and
+ * whether its DEL arrived; it can be stopped and started again to play an agent that is down, and
+ * told to fail or never answer endpoint registrations.
  */
-export interface AgentEndpoint {
-  readonly containerId: string;
-  readonly ifName: string;
-  readonly netns: string;
-  readonly hostIfName: string;
-  readonly ip: string;
-  readonly podName: string;
-  readonly podNamespace: string;
-}
-
-export class TestAgent {
-  readonly endpoints = new Map<string, AgentEndpoint>();
+export class FakeAgent {
+  /** Registered endpoints by container ID, exactly as the plugin sent them. */
+  readonly endpoints = new Map<string, EndpointRequest>();
   /** "POST /v1/ipam <owner>", "DELETE /v1/ipam/<owner>", "PUT /v1/endpoints/<id>", ... in order. */
   readonly requests: string[] = [];
+  /** What PUT /v1/endpoints does: register, answer 500, or never answer. */
+  putBehaviour: "register" | "fail" | "hang" = "register";
   private server: Server | undefined;
 
   constructor(
@@ -75,10 +70,11 @@ export class TestAgent {
     const url = req.url ?? "";
     const tail = (prefix: string) => decodeURIComponent(url.slice(prefix.length));
     if (req.method === "POST" && url === "/v1/ipam") {
-      const { owner } = JSON.parse(body) as { owner: string };
+      const { owner } = JSON.parse(body) as IpamRequest;
       this.requests.push(`POST /v1/ipam ${owner}`);
       const a = await this.ipam.allocate(owner);
-      return send(res, 201, { ip: a.ip, podCIDR: this.ipam.cidr, gateway: this.ipam.routerIp, mtu: this.mtu });
+      const lease: IpamLease = { ip: a.ip, podCIDR: this.ipam.cidr, gateway: this.ipam.routerIp, mtu: this.mtu };
+      return send(res, 201, lease);
     }
     this.requests.push(`${req.method} ${decodeURIComponent(url)}`);
     if (req.method === "DELETE" && url.startsWith("/v1/ipam/")) {
@@ -86,7 +82,9 @@ export class TestAgent {
       return send(res, 204);
     }
     if (req.method === "PUT" && url.startsWith("/v1/endpoints/")) {
-      const endpoint = JSON.parse(body) as AgentEndpoint;
+      if (this.putBehaviour === "hang") return;
+      if (this.putBehaviour === "fail") return send(res, 500, { error: "identity allocation failed: kvstore unavailable" });
+      const endpoint = JSON.parse(body) as EndpointRequest;
       this.endpoints.set(tail("/v1/endpoints/"), endpoint);
       return send(res, 200, endpoint);
     }
