@@ -9,12 +9,15 @@ import { getPath, type Values } from "./helm-set.js";
 import { ValuesError } from "./values.js";
 
 export interface MeshValuesContext {
-  readonly store: EtcdStore;
+  store: EtcdStore;
   readonly cluster: string;
   readonly controlPlaneIp: string;
   readonly hooks: MeshHooks;
-  /** Called when the CA changes (the lab re-keys the cluster). */
-  readonly adoptCa: (ca: KeyPairPem) => Promise<void>;
+  /**
+   * Called when the CA changes (the lab re-keys the cluster). Returns a new client when the old
+   * one can no longer reach etcd (its server certificate now chains to the new CA).
+   */
+  readonly adoptCa: (ca: KeyPairPem) => Promise<EtcdStore | undefined>;
   readonly progress: (line: string) => void;
 }
 
@@ -68,7 +71,8 @@ export async function applyMeshValues(values: Values, ctx: MeshValuesContext): P
     const current = await readClusterCa(ctx.store);
     if (current?.certPem.trim() !== pair.certPem.trim()) {
       await writeClusterCa(ctx.store, pair);
-      await ctx.adoptCa(pair);
+      const fresh = await ctx.adoptCa(pair);
+      if (fresh) ctx.store = fresh;
       ctx.progress(`✓ ${ctx.cluster} now uses the CA from clustermesh.apiserver.tls.ca`);
     }
   }

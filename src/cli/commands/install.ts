@@ -8,7 +8,7 @@ import { controlDaemon } from "../../lab/lab.js";
 import { labAdoptCa, labClusterOf } from "../../lab/lab-mesh.js";
 import { controlPlaneIp, meshHooks } from "./clustermesh.js";
 import { readLabRecord } from "../../lab/lab-record.js";
-import { withCluster } from "../cluster-connection.js";
+import { connect, withCluster, type ClusterConnection } from "../cluster-connection.js";
 import { UserError } from "../user-error.js";
 
 interface ValuesOptions {
@@ -75,16 +75,25 @@ export function registerInstallCommands(program: Command): void {
           report(r, c.context.name);
           if (r.changes.length) await restartLabDaemons(c.context.context.cluster);
           const plan = labClusterOf(c.context);
-          await applyMeshValues(values, {
-            store: c.store,
-            cluster: r.settings.name,
-            controlPlaneIp: controlPlaneIp(c),
-            hooks: meshHooks(c),
-            adoptCa: async (ca) => {
-              if (plan) await labAdoptCa(plan, ca, (l) => console.log(l));
-            },
-            progress: (l) => console.log(l),
-          });
+          let fresh: ClusterConnection | undefined;
+          try {
+            await applyMeshValues(values, {
+              store: c.store,
+              cluster: r.settings.name,
+              controlPlaneIp: controlPlaneIp(c),
+              hooks: meshHooks(c),
+              adoptCa: async (ca) => {
+                if (!plan) return undefined;
+                if (!(await labAdoptCa(plan, ca, (l) => console.log(l)))) return undefined;
+                // etcd now presents a certificate from the new CA: reconnect with the updated trust.
+                fresh = connect(o.context);
+                return fresh.store;
+              },
+              progress: (l) => console.log(l),
+            });
+          } finally {
+            await fresh?.close();
+          }
         });
       });
   }
