@@ -1,5 +1,5 @@
 import type { ClusterInfo } from "../cluster/index.js";
-import { ClusterMesh } from "../clustermesh/cluster-mesh.js";
+import { ClusterMesh, type MeshKindHandlers } from "../clustermesh/cluster-mesh.js";
 import { connectPeerEtcd } from "../clustermesh/peer-config.js";
 import type { ClusterMeshStatus } from "../clustermesh/status.js";
 import { readMeshSettings, type MeshSettings } from "../clustermesh/setup/mesh-settings.js";
@@ -7,7 +7,7 @@ import type { KvStore } from "../kvstore/kvstore.js";
 import { ListWatcher } from "../kvstore/list-watch.js";
 import type { Logger } from "../log/logger.js";
 import { keys } from "../resources/keys.js";
-import type { IdentityRecord, IpcacheEntry } from "../state/index.js";
+import type { ClusterServiceRecord, IdentityRecord, IpcacheEntry } from "../state/index.js";
 import type { NodeCache } from "./node-cache.js";
 
 export interface AgentMeshOptions {
@@ -17,6 +17,8 @@ export interface AgentMeshOptions {
   /** Where KVStoreMesh's cache is read from (the local etcd, as local-<cluster> when available). */
   readonly cacheStore: KvStore;
   readonly nodes: NodeCache;
+  /** Remote clusters' ClusterService records go to the service merger. */
+  readonly services?: MeshKindHandlers<ClusterServiceRecord>;
   /** Something the datapath depends on changed (remote nodes). */
   readonly onChange: () => void;
   readonly logger: Logger;
@@ -94,6 +96,20 @@ export class AgentMesh {
         endpoints: {
           upsert: (cluster, record) => this.remoteEndpoints.set(record.ip, { ...record, cluster }),
           delete: (_cluster, record) => this.remoteEndpoints.delete(record.ip),
+        },
+        services: {
+          upsert: (cluster, record, key) => {
+            try {
+              this.o.services?.upsert?.(cluster, record, key);
+            } catch (e) {
+              this.o.logger.warn({ cluster, err: (e as Error).message }, "remote service refused");
+            }
+            this.o.onChange();
+          },
+          delete: (cluster, record, key) => {
+            this.o.services?.delete?.(cluster, record, key);
+            this.o.onChange();
+          },
         },
         identities: {
           upsert: (cluster, record) => this.remoteIdentities.set(record.id, { ...record, cluster }),

@@ -180,13 +180,14 @@ export class Agent {
       logger: this.log.child({ subsys: "ipcache" }),
     });
 
-    this.services = new LocalServices(store, () => void this.controller.sync().catch(() => undefined));
+    this.services = new LocalServices(store, cluster, () => void this.controller.sync().catch(() => undefined), this.log.child({ subsys: "services" }));
 
     this.mesh = new AgentMesh({
       local: { name: cluster, id: this.settings.id, maxConnectedClusters: this.settings.maxConnectedClusters },
       store,
       cacheStore: this.options.cacheStore ?? store,
       nodes: this.nodes,
+      services: this.services.merger.meshHandlers(),
       onChange: () => void this.controller.sync().catch(() => undefined),
       logger: this.log,
     });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { serviceModels } from "../services/service-list-format.js";
 import { HttpError, JsonRouter } from "../util/unix-http.js";
 import type { Agent } from "./agent.js";
 import type { EndpointRequest, IpamLease, IpamRequest } from "./api-types.js";
@@ -57,6 +58,7 @@ export function agentRoutes(agent: Agent): JsonRouter {
       const report = q.get("refresh") ? await agent.health.probeNow() : (agent.health.latest() ?? (await agent.health.probeNow()));
       return [200, { report, datapathMode: agent.mode, node: agent.options.nodeName, cluster: agent.settings.name }];
     })
+    .on("GET /v1/services", () => [200, serviceModels(agent.services.table.entries())])
     .on("GET /v1/nodes", () => [200, agent.nodes.all().map(({ record: _r, ...n }) => n)])
     .on("GET /v1/ipcache", () => [200, agent.ipcacheView()]);
 }

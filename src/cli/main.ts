@@ -8,6 +8,7 @@ import { registerEndpointCommands } from "./commands/endpoint.js";
 import { registerHealthCommands } from "./commands/health.js";
 import { registerInstallCommands } from "./commands/install.js";
 import { registerLabCommands } from "./commands/lab.js";
+import { registerServiceCommands } from "./commands/service.js";
 import { registerStatusCommands } from "./commands/status.js";
 import { registerWorkloadCommands } from "./commands/workloads.js";
 import { UserError } from "./user-error.js";
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerClustermeshCommands(program);
   registerStatusCommands(program);
   registerHealthCommands(program);
+  registerServiceCommands(program);
   registerLabCommands(program);
   registerWorkloadCommands(program);
   registerEndpointCommands(program);

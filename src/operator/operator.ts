@@ -9,6 +9,8 @@ import { matchesLabels } from "../resources/labels.js";
 import type { PodSpec, PodStatus } from "../resources/pod.js";
 import type { ServiceBackend, ServiceEndpoints } from "../resources/service-endpoints.js";
 import type { Service, ServiceStatus } from "../resources/service.js";
+import { applyExports, desiredExports, joinLocalServices } from "../services/index.js";
+import { Syncer } from "../state/syncer.js";
 import { ServiceAllocator } from "./service-allocator.js";
 import { encodeClusterConfig, encodeHeartbeat } from "../state/index.js";
 import { clusterConfigKey, HEARTBEAT_KEY, STATE_KINDS, syncCanaryKeyOf } from "../state/keys.js";
@@ -39,6 +41,8 @@ export class Operator {
   private stopped = false;
   reconciles = 0;
   private canariesWritten = false;
+  /** The cluster's exported global services (cilium/state/services/v1/<cluster>/...), under one lease. */
+  private exports: Syncer | undefined;
 
   constructor(private readonly options: OperatorOptions) {
     this.log = options.logger ?? subsystemLogger("operator");
@@ -82,6 +86,10 @@ export class Operator {
       });
       this.watchers.push(w);
     }
+    this.exports = new Syncer(store, { logger: this.log.child({ subsys: "service-export" }) });
+    this.exports.start();
+    // Exports a previous operator left behind are adopted, so stale ones get deleted below.
+    for (const kv of (await store.list(`cilium/state/services/v1/${name}/`)).kvs) this.exports.upsert(kv.key, kv.value);
     await Promise.all(this.watchers.map((w) => w.waitSynced()));
     this.log.info({ cluster: name, id }, "operator running");
     this.kick();
@@ -91,6 +99,7 @@ export class Operator {
     this.stopped = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
     await Promise.all(this.watchers.map((w) => w.stop()));
+    await this.exports?.stop();
   }
 
   private async beat(): Promise<void> {
@@ -190,6 +199,7 @@ export class Operator {
     if (registered.length === 0) return;
     const reports = new Map(this.entries(keys.agentStatuses()).map(([n, v]) => [n, JSON.parse(v.toString()) as { ready?: boolean }]));
     if (!registered.every((n) => reports.get(n)?.ready)) return;
+    await this.exports?.flushed();
     const at = new Date();
     await this.options.store.txn({
       success: STATE_KINDS.map((kind) => ({ type: "put" as const, key: syncCanaryKeyOf(kind, this.settings.name), value: encodeSyncCanary({ syncedAt: at }) })),
@@ -236,5 +246,12 @@ export class Operator {
       if (JSON.stringify(next) !== JSON.stringify(endpoints.get(k))) await store.put(keys.serviceEndpoints(s.metadata.namespace, s.metadata.name), JSON.stringify(next));
     }
     for (const [k, e] of endpoints) if (e.managedBy === "operator" && !services.get(k)?.spec.selector) await store.delete(`${keys.serviceEndpointsAll()}${k}`);
+
+    // Global and shared services are exported to the mesh as Cilium's ClusterService records.
+    if (this.exports) {
+      const desired = desiredExports({ name: this.settings.name, id: this.settings.id }, joinLocalServices(services, statuses, endpoints));
+      for (const p of desired.problems) this.log.warn(p, "service not exported");
+      applyExports(this.exports, this.settings.name, desired.exports);
+    }
   }
 }
