@@ -17,7 +17,7 @@ spec:
   selector:
     matchLabels:
       app: nginx
-  replicas: 4
+  replicas: 2
   template:
     metadata:
       labels:
@@ -28,6 +28,44 @@ spec:
         image: nginx:1.16.1
         ports:
         - containerPort: 80
+`;
+
+const SERVICE = `apiVersion: v1
+kind: Service
+metadata:
+  labels:
+    app: nginx
+  name: nginx-deployment
+  annotations:
+    io.cilium/global-service: "true"
+    io.cilium/service-affinity: "local"
+spec:
+  type: LoadBalancer
+  ports:
+  - port: 80
+    protocol: TCP
+    targetPort: 80
+  selector:
+    app: nginx
+`;
+
+const CLIENT = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: client
+spec:
+  selector:
+    matchLabels:
+      app: client
+  replicas: 1
+  template:
+    metadata:
+      labels:
+        app: client
+    spec:
+      containers:
+      - name: client
+        image: curlimages/curl
 `;
 
 interface Pod {
@@ -72,9 +110,9 @@ export async function runDemo(options: { keep: boolean }): Promise<void> {
     const file = n.manifest(dir, "nginx-deployment.yaml", NGINX);
     for (const ctx of ["cluster-1", "cluster-2"]) n.run(["apply", "-f", file, "--context", ctx]);
     for (const ctx of ["cluster-1", "cluster-2"]) {
-      await n.waitFor(`4 running pods in ${ctx}`, () => {
+      await n.waitFor(`2 running pods in ${ctx}`, () => {
         const p = pods(ctx);
-        return p.length === 4 && p.every((x) => x.status === "Running");
+        return p.length === 2 && p.every((x) => x.status === "Running");
       });
     }
     n.run(["get", "pods", "-o", "wide", "--context", "cluster-2"]);
@@ -86,10 +124,37 @@ export async function runDemo(options: { keep: boolean }): Promise<void> {
     }
     n.run(["exec", src.name, "--context", "cluster-1", "--", "ping", "-c", "2", "-W", "2", pods("cluster-2")[0]!.ip!]);
 
+    n.step("A global LoadBalancer service with affinity local in both clusters (seed 002)");
+    const svc = n.manifest(dir, "nginx-service.yaml", SERVICE);
+    for (const ctx of ["cluster-1", "cluster-2"]) n.run(["apply", "-f", svc, "--context", ctx]);
+    const client = n.manifest(dir, "client.yaml", CLIENT);
+    n.run(["apply", "-f", client, "--context", "cluster-1"]);
+    await n.waitFor("the client pod and 4 backends in cluster-1's service table", () => {
+      const list = n.query(["service", "list", "--context", "cluster-1"]);
+      return pods("cluster-1").some((p) => p.name.startsWith("client-") && p.status === "Running") && (list.match(/=> 100\.6[56]\.\d+\.\d+:80/g) ?? []).length >= 12;
+    });
+    n.run(["get", "svc", "nginx-deployment", "--context", "cluster-1"]);
+    n.run(["service", "list", "--context", "cluster-1", "--clustermesh-affinity"]);
+    const clientPod = pods("cluster-1").find((p) => p.name.startsWith("client-"))!;
+    const clusterIP = (JSON.parse(n.query(["get", "svc", "nginx-deployment", "--context", "cluster-1", "-o", "json"])) as { clusterIP: string }).clusterIP;
+    n.say("Requests from cluster-1 stay in cluster-1:");
+    n.run(["exec", clientPod.name, "--context", "cluster-1", "--", "sh", "-c", `for i in 1 2 3 4; do curl -s -m 2 http://${clusterIP}/; done`]);
+
+    n.step("Scale cluster-1's nginx to 0: cluster-2 takes over");
+    n.run(["scale", "deployment", "nginx-deployment", "--replicas", "0", "--context", "cluster-1"]);
+    await n.waitFor("only remote backends", () => !/=> 100\.65\.\d+\.\d+:80/.test(n.query(["service", "list", "--context", "cluster-1"])));
+    n.run(["service", "list", "--context", "cluster-1", "--clustermesh-affinity"]);
+    n.run(["exec", clientPod.name, "--context", "cluster-1", "--", "sh", "-c", `for i in 1 2 3 4; do curl -s -m 2 http://${clusterIP}/; done`]);
+
+    n.step("Migrate back: cluster-1 up again");
+    n.run(["scale", "deployment", "nginx-deployment", "--replicas", "2", "--context", "cluster-1"]);
+    await n.waitFor("local backends again", () => /=> 100\.65\.\d+\.\d+:80/.test(n.query(["service", "list", "--context", "cluster-1"])));
+    n.run(["service", "list", "--context", "cluster-1", "--clustermesh-affinity"]);
+
     n.step("Health of every node of both clusters (cilium-health status)");
     n.run(["health", "status", "--context", "cluster-1"]);
 
-    n.say("\nStill to come in Trellis (see README status): global services with affinity and failover, connectivity test, policy enforcement.");
+    n.say("\nStill to come in Trellis (see README status): connectivity test, metrics, policy enforcement.");
   } finally {
     rmSync(dir, { recursive: true, force: true });
     if (!options.keep) {
