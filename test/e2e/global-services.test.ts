@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { configDir, eventually, freshStart, labLeftovers, pods, runningPods, trellis } from "./helpers.js";
+import { configDir, eventually, freshStart, labLeftovers, pods, runningPods, trellis, trellisBackground } from "./helpers.js";
 
 /**
  * Seed 002's second half on a connected 2 × 2 mesh: nginx in both clusters, a global LoadBalancer
@@ -161,6 +161,66 @@ describe("global services: affinity local and failover (seed 002)", () => {
     const url = `http://${svc("cluster-2").clusterIP}/`;
     await eventually("cluster-2's requests to reach cluster-1", () => JSON.stringify(clustersAnswering("cluster-2", c2.name, url, 6)) === '["cluster-1"]');
     assert.deepEqual(clustersAnswering("cluster-2", c2.name, url), ["cluster-1"]);
+  });
+
+  test("affinity remote and none, and a peer that does not share, select what they say", async () => {
+    writeFileSync(files.nginx, nginx(2));
+    trellis(["apply", "-f", files.nginx, "--context", "cluster-2"]);
+    await runningPods("cluster-2", 3);
+    const variant = (name: string, annotations: string) => `apiVersion: v1
+kind: Service
+metadata:
+  name: ${name}
+  annotations:
+${annotations}
+spec:
+  ports: [{port: 80}]
+  selector: {app: nginx}
+`;
+    const files2 = {
+      remote: variant("nginx-remote", `    service.cilium.io/global: "true"\n    service.cilium.io/affinity: "remote"`),
+      none: variant("nginx-none", `    service.cilium.io/global: "true"\n    service.cilium.io/affinity: "none"`),
+      privateHere: variant("nginx-private", `    service.cilium.io/global: "true"`),
+      privateThere: variant("nginx-private", `    service.cilium.io/global: "true"\n    service.cilium.io/shared: "false"`),
+    };
+    const f = (k: keyof typeof files2) => {
+      const path = join(configDir, `${k}.yaml`);
+      writeFileSync(path, files2[k]);
+      return path;
+    };
+    for (const ctx of ["cluster-1", "cluster-2"]) {
+      trellis(["apply", "-f", f("remote"), "--context", ctx]);
+      trellis(["apply", "-f", f("none"), "--context", ctx]);
+    }
+    trellis(["apply", "-f", f("privateHere"), "--context", "cluster-1"]);
+    trellis(["apply", "-f", f("privateThere"), "--context", "cluster-2"]);
+    const c = pods("cluster-1").find((p) => p.labels.app === "client")!;
+    const ip = (name: string) => (JSON.parse(trellis(["get", "svc", name, "--context", "cluster-1", "-o", "json"]).stdout) as Svc).clusterIP;
+    await eventually("the remote-affinity service to reach cluster-2", () => {
+      const list = serviceList("cluster-1");
+      return backendsOf(list, `${ip("nginx-remote")}:80`).length === 4 && backendsOf(list, `${ip("nginx-none")}:80`).length === 4;
+    });
+    assert.deepEqual(clustersAnswering("cluster-1", c.name, `http://${ip("nginx-remote")}/`), ["cluster-2"], "remote: only remote backends while any is active");
+    assert.deepEqual(clustersAnswering("cluster-1", c.name, `http://${ip("nginx-none")}/`, 24), ["cluster-1", "cluster-2"], "none: all backends");
+    const priv = backendsOf(serviceList("cluster-1"), `${ip("nginx-private")}:80`);
+    assert.equal(priv.length, 2, "cluster-2 does not share nginx-private: only local backends");
+    assert.ok(priv.every((l) => l.includes("100.65.")));
+    assert.deepEqual(clustersAnswering("cluster-1", c.name, `http://${ip("nginx-private")}/`), ["cluster-1"]);
+  });
+
+  test("a long TCP connection to a backend survives the scaling of the other backends", async () => {
+    const c = pods("cluster-1").find((p) => p.labels.app === "client")!;
+    const vip = (JSON.parse(trellis(["get", "svc", "nginx-none", "--context", "cluster-1", "-o", "json"]).stdout) as Svc).clusterIP;
+    const stream = trellisBackground(["exec", c.name, "--context", "cluster-1", "--", "curl", "-sS", "-N", "-m", "40", `http://${vip}/stream?seconds=8`]);
+    const first = await eventually("the stream to start", () => /(\S+) chunk 3\//.exec(stream.output())?.[1], 20_000, 50);
+    // Scale away the cluster that does not serve this stream; its backends leave the service.
+    const servedByCluster1 = pods("cluster-1").some((p) => p.name === first);
+    const other = servedByCluster1 ? "cluster-2" : "cluster-1";
+    writeFileSync(files.nginx, nginx(0));
+    trellis(["apply", "-f", files.nginx, "--context", other]);
+    const r = await stream.done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`${first} chunk 80/80\\n${first} done`));
   });
 
   test("lab down leaves nothing behind", () => {
