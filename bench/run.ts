@@ -14,6 +14,7 @@ const BENCHES: Record<string, () => Promise<BenchModule>> = {
   datapath: () => import("./datapath.bench.js"),
   services: () => import("./services.bench.js"),
   lab: () => import("./lab.bench.js"),
+  failover: () => import("./failover.bench.js"),
   clustermesh: () => import("./clustermesh.bench.js"),
 };
 
