@@ -82,11 +82,6 @@ export function nodeNetns(cluster: number, node: number): string {
   return `${LAB_PREFIX}c${cluster}-n${node}`;
 }
 
-/** Pod namespaces are named from the cluster index and a hash of namespace/name (names can be long). */
-export function podNetnsPrefix(cluster: number): string {
-  return `${LAB_PREFIX}c${cluster}-pod-`;
-}
-
 export function isLabNetns(name: string): boolean {
   return name.startsWith(LAB_PREFIX);
 }

@@ -55,7 +55,3 @@ export async function deleteNetns(name: string): Promise<void> {
   await killPids(await netnsPids(name));
   await run("ip", ["netns", "del", name], { allowFailure: true });
 }
-
-export function inNetns(netns: string, command: string, args: readonly string[]): [string, string[]] {
-  return ["ip", ["netns", "exec", netns, command, ...args]];
-}
