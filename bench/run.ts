@@ -13,6 +13,8 @@ const BENCHES: Record<string, () => Promise<BenchModule>> = {
   decode: () => import("./decode.bench.js"),
   datapath: () => import("./datapath.bench.js"),
   services: () => import("./services.bench.js"),
+  policy: () => import("./policy-datapath.bench.js"),
+  "policy-traffic": () => import("./policy-traffic.bench.js"),
   lab: () => import("./lab.bench.js"),
   failover: () => import("./failover.bench.js"),
   clustermesh: () => import("./clustermesh.bench.js"),

@@ -19,6 +19,8 @@ export interface AgentHealthOptions {
   readonly responder: { command: string; args: readonly string[] };
   readonly intervalMs: number;
   readonly nodes: NodeCache;
+  /** Called after every probe round (metrics). */
+  readonly onReport?: (report: HealthReport) => void;
   readonly logger: Logger;
 }
 
@@ -50,6 +52,7 @@ export class AgentHealth {
     this.hostIfName = this.endpoint.hostIfName;
     this.prober = new HealthProber({
       intervalMs: o.intervalMs,
+      onReport: o.onReport,
       logger: o.logger,
       targets: () =>
         o.nodes

@@ -21,6 +21,8 @@ export interface AgentMeshOptions {
   readonly services?: MeshKindHandlers<ClusterServiceRecord>;
   /** Something the datapath depends on changed (remote nodes). */
   readonly onChange: () => void;
+  /** Remote records policy depends on changed: nodes and endpoints (the ipcache), identities. */
+  readonly onPolicyInput?: (kind: "nodes" | "endpoints" | "identities") => void;
   readonly logger: Logger;
 }
 
@@ -60,6 +62,25 @@ export class AgentMesh {
     return this.mode;
   }
 
+  /**
+   * True once the mesh configuration is read and every remote cluster in it is ready (its state
+   * listed) or not used; false if that takes longer than `timeoutMs`.
+   */
+  async waitRemotesSynced(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    const left = () => Math.max(0, deadline - Date.now());
+    const within = <T>(p: Promise<T>) => Promise.race([p.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), left()).unref())]);
+    if (!this.settingsWatcher || !(await within(this.settingsWatcher.waitSynced()))) return false;
+    if (!(await within(this.switching))) return false;
+    if (this.mesh && !(await within(this.mesh.waitConfigured()))) return false;
+    for (;;) {
+      const s = this.mesh?.status();
+      if (!s || s.clusters.every((c) => c.ready || c.notUsedReason !== undefined)) return true;
+      if (Date.now() >= deadline) return false;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   private async follow(): Promise<void> {
     const s: MeshSettings | undefined = await readMeshSettings(this.o.store);
     // Without mesh settings (never enabled) the agent still honours a mesh secret, reading peers
@@ -87,15 +108,23 @@ export class AgentMesh {
           upsert: (cluster, record) => {
             this.o.nodes.upsert(cluster, record);
             this.o.onChange();
+            this.o.onPolicyInput?.("nodes");
           },
           delete: (cluster, record) => {
             this.o.nodes.delete(cluster, record.cluster, record.name);
             this.o.onChange();
+            this.o.onPolicyInput?.("nodes");
           },
         },
         endpoints: {
-          upsert: (cluster, record) => this.remoteEndpoints.set(record.ip, { ...record, cluster }),
-          delete: (_cluster, record) => this.remoteEndpoints.delete(record.ip),
+          upsert: (cluster, record) => {
+            this.remoteEndpoints.set(record.ip, { ...record, cluster });
+            this.o.onPolicyInput?.("endpoints");
+          },
+          delete: (_cluster, record) => {
+            this.remoteEndpoints.delete(record.ip);
+            this.o.onPolicyInput?.("endpoints");
+          },
         },
         services: {
           upsert: (cluster, record, key) => {
@@ -112,8 +141,14 @@ export class AgentMesh {
           },
         },
         identities: {
-          upsert: (cluster, record) => this.remoteIdentities.set(record.id, { ...record, cluster }),
-          delete: (_cluster, record) => this.remoteIdentities.delete(record.id),
+          upsert: (cluster, record) => {
+            this.remoteIdentities.set(record.id, { ...record, cluster });
+            this.o.onPolicyInput?.("identities");
+          },
+          delete: (_cluster, record) => {
+            this.remoteIdentities.delete(record.id);
+            this.o.onPolicyInput?.("identities");
+          },
         },
       },
     });

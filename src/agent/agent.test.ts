@@ -5,23 +5,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RecordingDatapath } from "../datapath/fake/recording-datapath.js";
 import { MemoryStore } from "../kvstore/memory-store.js";
-import type { ClusterSettings } from "../resources/cluster-settings.js";
 import { keys } from "../resources/keys.js";
 import { decodeIpcache, decodeNode } from "../state/index.js";
 import { callUnix } from "../util/unix-http.js";
 import { Agent } from "./agent.js";
-import type { Endpoint, IpamLease } from "./api-types.js";
+import type { FlowTrace } from "../policy/index.js";
+import type { Endpoint, EndpointView, IdentityView, IpamLease, PolicyRepository } from "./api-types.js";
+import { testClusterSettings } from "../resources/testing/cluster-settings.js";
 
-const settings: ClusterSettings = {
-  name: "cluster-1",
-  id: 1,
-  maxConnectedClusters: 255,
-  datapathMode: "tunnel",
-  podPool: "100.65.0.0/16",
-  podNodeMaskSize: 24,
-  serviceCIDR: "198.19.1.0/25",
-  loadBalancerPool: "198.19.1.128/25",
-};
+const settings = testClusterSettings();
 
 async function until<T>(f: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 5000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -140,4 +132,45 @@ test("an endpoint with an address it does not hold is refused", async (t) => {
     /IP 100\.65\.0\.99 is not allocated to zzz\/eth0/,
   );
   await assert.rejects(callUnix(n1.sock, "PUT", "/v1/endpoints/zzz", { containerId: "zzz" }), /invalid request: ifName/);
+});
+
+test("policy: a selected pod's policy is in the kernel when its endpoint is created, and the API shows and traces it", async (t) => {
+  const { store, start } = await cluster(t);
+  await store.put(
+    keys.policy("default", "db-from-web"),
+    JSON.stringify({
+      apiVersion: "cilium.io/v2",
+      kind: "CiliumNetworkPolicy",
+      metadata: { name: "db-from-web" },
+      spec: { endpointSelector: { matchLabels: { app: "db" } }, ingress: [{ fromEndpoints: [{ matchLabels: { app: "web" } }], toPorts: [{ ports: [{ port: "5432", protocol: "TCP" }] }] }] },
+    }),
+  );
+  const n1 = await start("node-1", "198.18.1.11");
+  t.after(() => n1.agent.stop());
+  const a = await addPod(n1.sock, "aaaaaaaaaaaaaaaa", "a");
+  const c = await addPod(n1.sock, "cccccccccccccccc", "c");
+
+  const rules = n1.datapath.lastPolicy!.endpoints.find((e) => e.ip === c.ip);
+  assert.ok(rules, "the db pod's policy was applied before its endpoint call returned");
+  assert.deepEqual([...rules.ingress.allow], [`${a.identity}/6/5432`]);
+  assert.equal(n1.datapath.lastPolicy!.ipcache.get(a.ip), a.identity);
+  assert.equal(n1.datapath.lastPolicy!.ipcache.get("198.18.1.11"), 1, "the node's own address is host");
+
+  const eps = await callUnix<EndpointView[]>(n1.sock, "GET", "/v1/endpoints");
+  const db = eps.find((e) => e.podName === "c")!;
+  assert.equal(db.policy.ingress.enforced, true);
+  assert.deepEqual(db.policy.ingress.selectedBy, ["default/db-from-web spec"]);
+  assert.equal(eps.find((e) => e.podName === "a")!.policy.ingress.enforced, false);
+
+  const repo = await callUnix<PolicyRepository>(n1.sock, "GET", "/v1/policy");
+  assert.deepEqual(repo.policies.map((p) => `${p.namespace}/${p.name}`), ["default/db-from-web"]);
+  assert.equal(repo.defaultLocalCluster, true);
+  const ids = await callUnix<IdentityView[]>(n1.sock, "GET", "/v1/identities");
+  assert.deepEqual(ids.find((i) => i.id === c.identity), { id: c.identity, labels: c.labels, cluster: "cluster-1", source: "local" });
+  assert.ok(ids.some((i) => i.id === 1 && i.source === "reserved"));
+
+  const trace = (dport: number) => callUnix<FlowTrace>(n1.sock, "POST", "/v1/policy/trace", { src: { pod: { namespace: "default", name: "a" } }, dst: { pod: { namespace: "default", name: "c" } }, dport });
+  assert.equal((await trace(5432)).verdict, "allowed");
+  assert.equal((await trace(80)).verdict, "denied");
+  await assert.rejects(callUnix(n1.sock, "POST", "/v1/policy/trace", { src: { pod: { namespace: "default", name: "nope" } }, dst: { identity: c.identity }, dport: 80 }), /pod default\/nope is not in the ipcache/);
 });

@@ -8,7 +8,7 @@ import { routerIP } from "../datapath/node-addressing.js";
 import type { Datapath, DatapathMode, DesiredNodeState } from "../datapath/types.js";
 import { IpAllocator } from "../ipam/allocator.js";
 import type { KvStore, Lease } from "../kvstore/kvstore.js";
-import { subsystemLogger, type Logger } from "../log/logger.js";
+import { daemonLogger, type Logger } from "../log/logger.js";
 import { parseClusterSettings, type ClusterSettings } from "../resources/cluster-settings.js";
 import { keys } from "../resources/keys.js";
 import type { PodSpec } from "../resources/pod.js";
@@ -27,11 +27,13 @@ import { EndpointStore } from "./endpoint-store.js";
 import { IdentityAllocator } from "./identity-allocator.js";
 import { AgentMesh } from "./agent-mesh.js";
 import { AgentHealth } from "./agent-health.js";
+import type { AgentMetrics } from "../metrics/agent-metrics.js";
 import { LocalServices } from "./local-services.js";
 
 /** The IPAM owner of the node's health endpoint address (kept across restarts like a pod's). */
 const HEALTH_OWNER = "health/eth0";
 import { NodeCache } from "./node-cache.js";
+import { PolicyEngine } from "./policy-engine.js";
 
 export interface AgentOptions {
   readonly store: KvStore;
@@ -51,8 +53,15 @@ export interface AgentOptions {
   /** Network namespace of the node's health endpoint (default "trellis-health"). */
   readonly healthNetns?: string;
   readonly healthIntervalMs?: number;
+  /**
+   * How long the first policy reconcile waits for every remote cluster's state (Cilium's
+   * clustermesh-sync-timeout, default 1 minute).
+   */
+  readonly clustermeshSyncTimeoutMs?: number;
   /** For unit tests: a recording datapath instead of the kernel. */
   readonly datapath?: Datapath;
+  /** Prometheus metrics to keep (the caller serves them); none without. */
+  readonly metrics?: AgentMetrics;
   readonly logger?: Logger;
 }
 
@@ -86,6 +95,8 @@ export class Agent {
   endpoints!: EndpointStore;
   identities!: IdentityAllocator;
   controller!: DatapathController;
+  /** Network policy: resolves the node's endpoints' policies and programs them (policy-engine.ts). */
+  policy!: PolicyEngine;
   private syncer!: Syncer;
   private nodeWatcher!: RecordWatcher<NodeRecord>;
   private server: Server | undefined;
@@ -104,7 +115,7 @@ export class Agent {
   private lastPublished = 0;
 
   constructor(readonly options: AgentOptions) {
-    this.log = options.logger ?? subsystemLogger("agent", { node: options.nodeName });
+    this.log = options.logger ?? daemonLogger("agent", { node: options.nodeName });
   }
 
   get socketPath(): string {
@@ -142,6 +153,24 @@ export class Agent {
 
     const datapath = this.options.datapath ?? new LinuxDatapath({ logger: this.log.child({ subsys: "datapath" }) });
     this.controller = new DatapathController(datapath, () => this.desiredState(), this.log.child({ subsys: "datapath" }));
+    this.options.metrics?.attach(this);
+    this.policy = new PolicyEngine({
+      store,
+      cluster,
+      nodeName,
+      datapath,
+      remoteSync: () => this.mesh.waitRemotesSynced(this.options.clustermeshSyncTimeoutMs ?? 60_000),
+      logger: this.log.child({ subsys: "policy" }),
+      sources: {
+        endpoints: () => this.endpoints.list(),
+        localIdentities: () => this.identities.known(),
+        remoteIdentities: () => this.mesh?.remoteIdentities.values() ?? [],
+        localIpcache: () => this.ipcache.values(),
+        remoteIpcache: () => this.mesh?.remoteEndpoints.values() ?? [],
+        nodes: () => this.nodes.all(),
+      },
+    });
+    this.identities.onChange(() => this.policy.identitiesChanged());
 
     this.syncer.upsert(
       nodeKey(cluster, nodeName),
@@ -166,6 +195,7 @@ export class Agent {
         if (e.type === "upsert") this.nodes.upsert("local", e.record);
         else if (e.type === "delete" && e.previous) this.nodes.delete("local", e.previous.cluster, e.previous.name);
         if (e.type !== "synced" || this.ready) void this.controller.sync().catch(() => undefined);
+        if (e.type !== "synced") this.policy.ipcacheChanged();
       },
       logger: this.log.child({ subsys: "nodes" }),
     });
@@ -176,6 +206,7 @@ export class Agent {
       onEvent: (e) => {
         if (e.type === "upsert") this.ipcache.set(e.record.ip, e.record);
         else if (e.type === "delete" && e.previous) this.ipcache.delete(e.previous.ip);
+        if (e.type !== "synced") this.policy.ipcacheChanged();
       },
       logger: this.log.child({ subsys: "ipcache" }),
     });
@@ -189,12 +220,14 @@ export class Agent {
       nodes: this.nodes,
       services: this.services.merger.meshHandlers(),
       onChange: () => void this.controller.sync().catch(() => undefined),
+      onPolicyInput: (kind) => (kind === "identities" ? this.policy.identitiesChanged() : this.policy.ipcacheChanged()),
       logger: this.log,
     });
     this.mesh.onStatus(() => this.publishStatus());
     this.mesh.start();
 
     await this.identities.ready();
+    this.policy.start();
     await this.services.waitSynced();
     await this.garbageCollect();
     for (const ep of this.endpoints.list()) this.publishEndpoint(ep);
@@ -211,6 +244,7 @@ export class Agent {
         responder: this.options.healthResponder,
         intervalMs: this.options.healthIntervalMs ?? 60_000,
         nodes: this.nodes,
+        onReport: (report) => this.options.metrics?.observeHealth(report),
         logger: this.log.child({ subsys: "health" }),
       });
       // The endpoint is reserved:health (identity 4), as Cilium's health endpoint.
@@ -219,6 +253,10 @@ export class Agent {
     this.syncer.markInitialSyncDone();
 
     await this.controller.sync().catch((e: Error) => this.log.error({ err: e.message }, "initial datapath reconcile failed"));
+    await this.policy.ready();
+    // The first policy reconcile waits for the remote clusters (up to the sync timeout); until then
+    // the kernel keeps enforcing what an earlier run applied, and CNI ADDs wait for it.
+    void this.policy.sync().catch((e: Error) => this.log.error({ err: e.message }, "initial policy reconcile failed; retrying in the background"));
     if (this.health) {
       // Health checking must never keep the node from working: a failure is logged and repaired later.
       await this.health.start().catch((e: Error) => this.log.error({ err: e.message }, "health checking could not start; retrying in the background"));
@@ -237,6 +275,7 @@ export class Agent {
     this.ready = false;
     if (this.statusTimer) clearInterval(this.statusTimer);
     this.controller?.stop();
+    await this.policy?.stop();
     await this.mesh?.stop();
     await this.services?.stop();
     await this.health?.stop();
@@ -280,6 +319,7 @@ export class Agent {
         problems: this.controller?.last.report?.problems.map((p) => p.message) ?? [],
       },
       endpoints: this.endpoints?.list().length ?? 0,
+      policy: this.policy?.status(),
       nodes: this.nodes.all().length,
       kvstore: { syncer: this.syncer?.getStats(), nodeWatcherSynced: this.nodeWatcher?.synced ?? false },
     };
@@ -334,6 +374,9 @@ export class Agent {
     this.publishEndpoint(ep);
     const report = await this.controller.sync();
     if (report.problems.length) throw new Error(`datapath could not be programmed for ${req.ip}: ${report.problems.map((p) => p.message).join("; ")}`);
+    // The pod must not start unprotected: its policy is in the kernel before CNI ADD returns.
+    this.policy.endpointsChanged();
+    await this.policy.sync();
     this.log.info({ pod: `${req.podNamespace}/${req.podName}`, ip: req.ip, identity }, "endpoint created");
     return ep;
   }
@@ -346,6 +389,7 @@ export class Agent {
       await this.identities.release(ep.labels.map(parseLabel)).catch((e: Error) => this.log.warn({ err: e.message }, "could not drop identity reference"));
     }
     await this.controller.sync().catch(() => undefined);
+    this.policy.endpointsChanged();
     this.log.info({ pod: `${ep.podNamespace}/${ep.podName}`, ip: ep.ip }, "endpoint removed");
     return true;
   }

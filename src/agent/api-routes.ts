@@ -2,7 +2,8 @@ import { z } from "zod";
 import { serviceModels } from "../services/service-list-format.js";
 import { HttpError, JsonRouter } from "../util/unix-http.js";
 import type { Agent } from "./agent.js";
-import type { EndpointRequest, IpamLease, IpamRequest } from "./api-types.js";
+import type { EndpointRequest, IpamLease, IpamRequest, TraceRequestBody } from "./api-types.js";
+import { endpointViews, identityViews, policyRepository, PolicyQueryError, tracePolicy, type PolicyQuerySources } from "./policy-queries.js";
 
 const endpointBody = z.object({
   containerId: z.string().min(1),
@@ -15,6 +16,29 @@ const endpointBody = z.object({
 }) satisfies z.ZodType<EndpointRequest>;
 
 const ipamBody = z.object({ owner: z.string().min(1).max(512) }) satisfies z.ZodType<IpamRequest>;
+
+const tracePod = z.object({ cluster: z.string().min(1).optional(), namespace: z.string().min(1), name: z.string().min(1) });
+const traceEnd = z.union([z.object({ pod: tracePod }), z.object({ identity: z.number().int().min(0) })]);
+const traceBody = z.object({ src: traceEnd, dst: traceEnd, protocol: z.string().optional(), dport: z.number().int() }) satisfies z.ZodType<TraceRequestBody>;
+
+function policySources(agent: Agent): PolicyQuerySources {
+  return {
+    cluster: agent.settings.name,
+    node: agent.options.nodeName,
+    engine: agent.policy,
+    endpoints: () => agent.endpoints.list(),
+    ipcache: () => agent.ipcacheView(),
+  };
+}
+
+function answer<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof PolicyQueryError) throw new HttpError(e.status, e.message);
+    throw e;
+  }
+}
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const r = schema.safeParse(body);
@@ -38,7 +62,7 @@ export function agentRoutes(agent: Agent): JsonRouter {
       await agent.ipam.release(p.owner!);
       return [204, undefined];
     })
-    .on("GET /v1/endpoints", () => [200, agent.endpoints.list()])
+    .on("GET /v1/endpoints", () => [200, endpointViews(policySources(agent))])
     .on("GET /v1/endpoints/:id", (p) => {
       const ep = agent.endpoints.get(p.id!);
       if (!ep) throw new HttpError(404, `no endpoint for container ${p.id}`);
@@ -60,5 +84,8 @@ export function agentRoutes(agent: Agent): JsonRouter {
     })
     .on("GET /v1/services", () => [200, serviceModels(agent.services.table.entries())])
     .on("GET /v1/nodes", () => [200, agent.nodes.all().map(({ record: _r, ...n }) => n)])
-    .on("GET /v1/ipcache", () => [200, agent.ipcacheView()]);
+    .on("GET /v1/ipcache", () => [200, agent.ipcacheView()])
+    .on("GET /v1/policy", () => [200, policyRepository(policySources(agent))])
+    .on("GET /v1/identities", () => [200, identityViews(policySources(agent))])
+    .on("POST /v1/policy/trace", (_p, body) => [200, answer(() => tracePolicy(policySources(agent), parse(traceBody, body)))]);
 }

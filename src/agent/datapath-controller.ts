@@ -1,6 +1,12 @@
 import type { Datapath, DesiredNodeState, ReconcileReport } from "../datapath/types.js";
 import type { Logger } from "../log/logger.js";
 
+/** One finished reconcile, as a listener (metrics) sees it; `ok` is false when it threw or reported problems. */
+export interface ReconcileObservation {
+  readonly seconds: number;
+  readonly ok: boolean;
+}
+
 /**
  * Runs the datapath's reconcile whenever the agent's view changes, coalescing bursts: changes that
  * arrive while a reconcile runs are folded into the next one. `sync()` resolves after a reconcile
@@ -13,6 +19,7 @@ export class DatapathController {
   private waiters: { resolve: (r: ReconcileReport) => void; reject: (e: Error) => void }[] = [];
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private readonly listeners: ((o: ReconcileObservation) => void)[] = [];
   last: { report?: ReconcileReport; error?: string; at?: Date } = {};
   reconciles = 0;
   failures = 0;
@@ -27,6 +34,11 @@ export class DatapathController {
   start(): void {
     this.timer = setInterval(() => void this.sync().catch(() => undefined), this.resyncMs);
     this.timer.unref();
+  }
+
+  /** Calls `listener` after every reconcile. */
+  onReconcile(listener: (o: ReconcileObservation) => void): void {
+    this.listeners.push(listener);
   }
 
   stop(): void {
@@ -55,13 +67,16 @@ export class DatapathController {
           for (const w of batch) w.reject(e);
           continue;
         }
+        const started = performance.now();
         try {
           const report = await this.datapath.reconcile(desired);
           this.reconciles++;
           this.last = { report, at: new Date() };
           if (report.problems.length) this.failures++;
+          this.tell({ seconds: (performance.now() - started) / 1000, ok: report.problems.length === 0 });
           for (const w of batch) w.resolve(report);
         } catch (e) {
+          this.tell({ seconds: (performance.now() - started) / 1000, ok: false });
           this.failures++;
           this.last = { error: (e as Error).message, at: new Date() };
           this.logger.error({ err: (e as Error).message }, "datapath reconcile failed");
@@ -70,6 +85,16 @@ export class DatapathController {
       }
     } finally {
       this.running = false;
+    }
+  }
+
+  private tell(o: ReconcileObservation): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(o);
+      } catch (e) {
+        this.logger.warn({ err: (e as Error).message }, "reconcile listener failed");
+      }
     }
   }
 }

@@ -23,6 +23,8 @@ export class IdentityExhaustedError extends Error {
  */
 export class IdentityAllocator {
   private readonly byLabels = new Map<string, number>();
+  private readonly byId = new Map<number, readonly Label[]>();
+  private readonly listeners: (() => void)[] = [];
   private readonly watcher: RecordWatcher<IdentityRecord>;
   private readonly inFlight = new Map<string, Promise<number>>();
 
@@ -38,11 +40,15 @@ export class IdentityAllocator {
       prefix: "cilium/state/identities/v1/id/",
       decode: (k, v) => decodeIdentity(k, v),
       onEvent: (e) => {
-        if (e.type === "upsert") this.byLabels.set(formatLabelList(e.record.labels), e.record.id);
-        else if (e.type === "delete" && e.previous) {
+        if (e.type === "upsert") {
+          this.byLabels.set(formatLabelList(e.record.labels), e.record.id);
+          this.byId.set(e.record.id, e.record.labels);
+        } else if (e.type === "delete" && e.previous) {
           const l = formatLabelList(e.previous.labels);
           if (this.byLabels.get(l) === e.previous.id) this.byLabels.delete(l);
+          this.byId.delete(e.previous.id);
         }
+        if (e.type !== "synced") for (const l of this.listeners) l();
       },
       logger,
     });
@@ -54,6 +60,16 @@ export class IdentityAllocator {
       if (Date.now() > deadline) throw new Error("identity cache did not sync within 30 s; is the kvstore reachable?");
       await new Promise((r) => setTimeout(r, 20));
     }
+  }
+
+  /** Every identity of the cluster as the watcher last saw it: number -> labels (a live view). */
+  known(): ReadonlyMap<number, readonly Label[]> {
+    return this.byId;
+  }
+
+  /** Called after each identity the watcher sees appear, change or go. */
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
   }
 
   lookup(labels: readonly Label[]): number | undefined {

@@ -1,7 +1,7 @@
 import type { KvStore } from "../kvstore/index.js";
 import { ListWatcher, type ListWatchOptions } from "../kvstore/index.js";
 import { subsystemLogger, type Logger } from "../log/logger.js";
-import { MESH_SECRET_KEY, decodeSecret, parseMeshSecret, type MeshSecretParse } from "./mesh-secret.js";
+import { MESH_SECRET_KEY, OWN_CERT_SECRET_KEY, decodeSecret, ownCertFiles, parseMeshSecret, type MeshSecretParse, type SecretData } from "./mesh-secret.js";
 
 export interface MeshConfig extends MeshSecretParse {
   /** The secret exists. */
@@ -20,50 +20,66 @@ export interface ConfigWatcherOptions {
   readonly onChange: (config: MeshConfig) => void;
   /** Default: trellis/secrets/kube-system/cilium-clustermesh. */
   readonly key?: string;
+  /** The cluster's own remote certificate, for entries naming the common- files (default: clustermesh-apiserver-remote-cert). */
+  readonly ownCertKey?: string;
   readonly listWatch?: ListWatchOptions;
   readonly logger?: Logger;
 }
 
-/** Follows the mesh secret in the local store and tells its owner the peers to connect to. */
+type Slot = { value: Buffer } | undefined;
+
+/**
+ * Follows the mesh secret in the local store, and the cluster's own remote certificate that its
+ * entries may name, and tells its owner the peers to connect to. A renewed own certificate changes
+ * the TLS material of the peers that use it, so their owner reconnects them with it.
+ */
 export class ConfigWatcher {
   private readonly key: string;
+  private readonly ownCertKey: string;
   private readonly log: Logger;
-  private readonly watcher: ListWatcher;
+  private readonly watchers: ListWatcher[];
   private latest: MeshConfig | undefined;
   private lastGood: MeshSecretParse = { peers: [], ignored: [], problems: [] };
-  private pending: { value: Buffer } | undefined;
-  private listed = false;
+  private lastGoodData: SecretData | undefined;
+  private secret: Slot;
+  private ownCert: SecretData = {};
+  private readonly listed = { secret: false, ownCert: false };
 
   constructor(
     store: KvStore,
     private readonly options: ConfigWatcherOptions,
   ) {
     this.key = options.key ?? MESH_SECRET_KEY;
+    this.ownCertKey = options.ownCertKey ?? OWN_CERT_SECRET_KEY;
     this.log = options.logger ?? subsystemLogger("clustermesh", { component: "config-watcher" });
-    // A prefix watch on the key also sees keys that merely start with it (…/cilium-clustermesh-x).
-    this.watcher = new ListWatcher(
-      store,
-      this.key,
-      (e) => {
-        if (e.type === "synced") {
-          this.listed = true;
-          this.apply(this.pending);
-        } else if ((e.type === "upsert" ? e.kv.key : e.key) === this.key) {
-          const next = e.type === "upsert" ? { value: e.kv.value } : undefined;
-          if (this.listed) this.apply(next);
-          else this.pending = next;
-        }
-      },
-      { ...options.listWatch, logger: this.log },
-    );
+    // A prefix watch on a key also sees keys that merely start with it (…/cilium-clustermesh-x).
+    const follow = (key: string, which: keyof ConfigWatcher["listed"], set: (slot: Slot) => void) =>
+      new ListWatcher(
+        store,
+        key,
+        (e) => {
+          if (e.type === "synced") {
+            this.listed[which] = true;
+            if (this.listed.secret && this.listed.ownCert) this.apply();
+          } else if ((e.type === "upsert" ? e.kv.key : e.key) === key) {
+            set(e.type === "upsert" ? { value: e.kv.value } : undefined);
+            if (this.listed.secret && this.listed.ownCert) this.apply();
+          }
+        },
+        { ...options.listWatch, logger: this.log },
+      );
+    this.watchers = [
+      follow(this.key, "secret", (slot) => (this.secret = slot)),
+      follow(this.ownCertKey, "ownCert", (slot) => this.setOwnCert(slot)),
+    ];
   }
 
   get synced(): boolean {
     return this.latest !== undefined;
   }
 
-  waitSynced(): Promise<void> {
-    return this.watcher.waitSynced();
+  async waitSynced(): Promise<void> {
+    await Promise.all(this.watchers.map((w) => w.waitSynced()));
   }
 
   /** The configuration last emitted. */
@@ -72,22 +88,38 @@ export class ConfigWatcher {
   }
 
   async stop(): Promise<void> {
-    await this.watcher.stop();
+    await Promise.all(this.watchers.map((w) => w.stop()));
   }
 
-  private apply(secret: { value: Buffer } | undefined): void {
+  private setOwnCert(slot: Slot): void {
+    if (slot === undefined) {
+      this.ownCert = {};
+      return;
+    }
+    try {
+      this.ownCert = ownCertFiles(decodeSecret(this.ownCertKey, slot.value).data);
+    } catch (e) {
+      this.log.error({ key: this.ownCertKey, err: (e as Error).message }, "own remote certificate unreadable; keeping the one read before");
+    }
+  }
+
+  private apply(): void {
+    const secret = this.secret;
     let config: MeshConfig;
     if (secret === undefined) {
       this.lastGood = { peers: [], ignored: [], problems: [] };
+      this.lastGoodData = undefined;
       config = { present: false, ...this.lastGood };
     } else {
       try {
-        const doc = decodeSecret(this.key, secret.value);
-        this.lastGood = parseMeshSecret(doc.data, this.options.localCluster);
+        this.lastGoodData = decodeSecret(this.key, secret.value).data;
+        this.lastGood = parseMeshSecret(this.lastGoodData, this.options.localCluster, this.ownCert);
         config = { present: true, ...this.lastGood };
       } catch (e) {
         const problem = (e as Error).message;
         this.log.error({ key: this.key, err: problem }, "mesh secret unreadable; keeping the peers from its last good version");
+        // ...with the own certificate as it is now, should it have been renewed meanwhile.
+        if (this.lastGoodData) this.lastGood = parseMeshSecret(this.lastGoodData, this.options.localCluster, this.ownCert);
         config = { present: true, ...this.lastGood, documentProblem: problem };
       }
     }

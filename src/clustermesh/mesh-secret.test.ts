@@ -8,6 +8,7 @@ import {
   decodeSecret,
   encodeSecret,
   meshSecretEntries,
+  ownCertFiles,
   parseMeshSecret,
   readMeshSecret,
   removeMeshPeer,
@@ -115,6 +116,31 @@ describe("parseMeshSecret", () => {
     );
     assert.deepEqual(parseMeshSecret(entries, "cluster-1").peers, [peer]);
     assert.throws(() => meshSecretEntries({ name: "Nope", endpoints: ["http://a:1"] }), /peer name "Nope" is not a valid cluster name/);
+  });
+
+  test("a peer reached with the cluster's own certificate names the common- files, as Cilium's chart writes it, and resolves to the current certificate", () => {
+    const entries = meshSecretEntries({ name: "cluster-7", endpoints: ["https://198.19.7.129:2379"], ownCert: true });
+    assert.deepEqual(Object.keys(entries), ["cluster-7"], "no copy of any certificate goes into the secret");
+    assert.equal(
+      entries["cluster-7"]!.toString(),
+      [
+        "endpoints:",
+        "- https://198.19.7.129:2379",
+        "trusted-ca-file: /var/lib/cilium/clustermesh/common-etcd-client-ca.crt",
+        "key-file: /var/lib/cilium/clustermesh/common-etcd-client.key",
+        "cert-file: /var/lib/cilium/clustermesh/common-etcd-client.crt",
+        "",
+      ].join("\n"),
+    );
+    const first = ownCertFiles({ "tls.crt": text(CERT + "1"), "tls.key": text(KEY + "1"), "ca.crt": text(CA) });
+    assert.deepEqual(parseMeshSecret(entries, "cluster-1", first).peers, [{ name: "cluster-7", endpoints: ["https://198.19.7.129:2379"], tls: { ca: CA, cert: CERT + "1", key: KEY + "1" } }]);
+    const renewed = ownCertFiles({ "tls.crt": text(CERT + "2"), "tls.key": text(KEY + "2"), "ca.crt": text(CA) });
+    assert.equal(parseMeshSecret(entries, "cluster-1", renewed).peers[0]!.tls!.cert, CERT + "2");
+    // Without the cluster's own certificate the entry cannot be used, and the problem says why.
+    const none = parseMeshSecret(entries, "cluster-1");
+    assert.deepEqual(none.peers, []);
+    assert.match(none.problems[0]!.message, /common-etcd-client-ca\.crt is this cluster's own remote certificate \(secret kube-system\/clustermesh-apiserver-remote-cert\), which does not exist yet: run "trellis clustermesh enable"/);
+    assert.throws(() => meshSecretEntries({ name: "cluster-7", endpoints: ["http://198.19.7.129:2379"], ownCert: true }), /needs https:\/\/ endpoints/);
   });
 });
 

@@ -27,6 +27,42 @@ export function secretKey(namespace: string, name: string): string {
 
 export const MESH_SECRET_KEY = secretKey(MESH_SECRET_NAMESPACE, MESH_SECRET_NAME);
 
+/**
+ * The cluster's own `remote` client certificate. Cilium mounts it beside the mesh secret under
+ * the `common-` names below, and a peer entry that names those files logs in to the peer with the
+ * cluster's own certificate: the peers share its CA, and whenever the certificate is renewed every
+ * such connection follows without anyone copying anything.
+ */
+export const OWN_CERT_SECRET_KEY = secretKey(MESH_SECRET_NAMESPACE, "clustermesh-apiserver-remote-cert");
+export const OWN_CERT_FILES = { ca: "common-etcd-client-ca.crt", cert: "common-etcd-client.crt", key: "common-etcd-client.key" } as const;
+const OWN_CERT_NAMES: readonly string[] = Object.values(OWN_CERT_FILES);
+
+/** The own-certificate files as a peer entry finds them, from the remote certificate secret's data. */
+export function ownCertFiles(remoteCertData: SecretData | undefined): SecretData {
+  const out: SecretData = {};
+  const from: [string, string][] = [
+    ["ca.crt", OWN_CERT_FILES.ca],
+    ["tls.crt", OWN_CERT_FILES.cert],
+    ["tls.key", OWN_CERT_FILES.key],
+  ];
+  for (const [key, file] of from) if (remoteCertData?.[key] !== undefined) out[file] = remoteCertData[key]!;
+  return out;
+}
+
+/** A peer reached with this cluster's own remote certificate (it trusts the same CA). */
+export interface OwnCertPeer {
+  readonly name: string;
+  readonly endpoints: readonly string[];
+  readonly ownCert: true;
+}
+
+/** A peer as the mesh secret records it: with its own TLS material, or with the cluster's own certificate. */
+export type MeshPeer = PeerConfig | OwnCertPeer;
+
+export function isOwnCertPeer(p: MeshPeer): p is OwnCertPeer {
+  return (p as OwnCertPeer).ownCert === true;
+}
+
 export type SecretData = Record<string, Buffer>;
 
 export class MeshSecretError extends Error {
@@ -104,7 +140,7 @@ export async function updateMeshSecret(store: KvStore, update: (data: SecretData
 }
 
 /** Adds `peer` to the secret, replacing any earlier entry of the same name. */
-export async function addMeshPeer(store: KvStore, peer: PeerConfig, key = MESH_SECRET_KEY): Promise<void> {
+export async function addMeshPeer(store: KvStore, peer: MeshPeer, key = MESH_SECRET_KEY): Promise<void> {
   const entries = meshSecretEntries(peer);
   await updateMeshSecret(store, (data) => ({ ...withoutPeer(data, peer.name), ...entries }), key);
 }
@@ -143,13 +179,16 @@ export interface MeshSecretParse {
 
 /**
  * The peers a secret's data describes for cluster `localCluster`. A broken entry is reported in
- * `problems` and skipped; it never keeps the others from being used.
+ * `problems` and skipped; it never keeps the others from being used. `ownCert` holds the cluster's
+ * own certificate files (ownCertFiles): entries naming them resolve to its current certificate.
  */
-export function parseMeshSecret(data: Record<string, Buffer>, localCluster: string): MeshSecretParse {
+export function parseMeshSecret(secretData: Record<string, Buffer>, localCluster: string, ownCert: SecretData = {}): MeshSecretParse {
+  // The own-certificate names belong to the remote certificate secret whenever it exists.
+  const data: Record<string, Buffer> = { ...secretData, ...ownCert };
   const peers: PeerConfig[] = [];
   const ignored: string[] = [];
   const problems: PeerProblem[] = [];
-  for (const name of Object.keys(data).sort()) {
+  for (const name of Object.keys(secretData).sort()) {
     if (name.includes(".")) continue;
     if (name === localCluster) {
       ignored.push(name);
@@ -193,6 +232,11 @@ function parsePeerEntry(name: string, data: Record<string, Buffer>): { peer: Pee
     if (typeof path !== "string") return { problem: `${where}: "${field}" must be a file path (got ${JSON.stringify(path)})` };
     const base = posix.basename(path);
     const content = Object.hasOwn(data, base) ? data[base] : undefined;
+    if (content === undefined && OWN_CERT_NAMES.includes(base)) {
+      return {
+        problem: `${where}: ${field} ${path} is this cluster's own remote certificate (secret ${MESH_SECRET_NAMESPACE}/clustermesh-apiserver-remote-cert), which does not exist yet: run "trellis clustermesh enable" in this cluster`,
+      };
+    }
     if (content === undefined) {
       return { problem: `${where}: ${field} ${path} names file ${JSON.stringify(base)}, which is not a key of the secret (its keys: ${Object.keys(data).sort().join(", ")})` };
     }
@@ -224,9 +268,12 @@ function parsePeerEntry(name: string, data: Record<string, Buffer>): { peer: Pee
 /**
  * The secret entries for `peer`, named as Cilium's CLI names them: `<peer>` (the etcd client
  * config) and, with TLS, `<peer>.etcd-client-ca.crt`, `<peer>.etcd-client.crt`,
- * `<peer>.etcd-client.key`, referenced under /var/lib/cilium/clustermesh/.
+ * `<peer>.etcd-client.key`, referenced under /var/lib/cilium/clustermesh/. A peer reached with the
+ * cluster's own certificate gets only the config, naming the `common-` files (as Cilium's Helm
+ * chart writes it for a peer whose tls is omitted).
  */
-export function meshSecretEntries(peer: PeerConfig): SecretData {
+export function meshSecretEntries(peer: MeshPeer): SecretData {
+  if (isOwnCertPeer(peer)) return ownCertPeerEntries(peer);
   const why = peerConfigProblem(peer);
   if (why !== undefined) throw new MeshSecretError(why);
   const files = {
@@ -247,4 +294,25 @@ export function meshSecretEntries(peer: PeerConfig): SecretData {
   }
   out[peer.name] = Buffer.from(`${lines.join("\n")}\n`);
   return out;
+}
+
+function ownCertPeerEntries(peer: OwnCertPeer): SecretData {
+  const why = clusterNameProblem(peer.name);
+  if (why !== undefined) throw new MeshSecretError(`peer name ${JSON.stringify(peer.name)} is not a valid cluster name: ${why}`);
+  try {
+    validateEtcdConfig({ endpoints: peer.endpoints }, `peer ${peer.name}`);
+  } catch (e) {
+    throw new MeshSecretError((e as Error).message);
+  }
+  if (!peer.endpoints.every((e) => e.startsWith("https://"))) {
+    throw new MeshSecretError(`peer ${peer.name}: a client certificate needs https:// endpoints (got ${peer.endpoints.join(", ")})`);
+  }
+  const lines = [
+    "endpoints:",
+    ...peer.endpoints.map((e) => `- ${e}`),
+    `trusted-ca-file: ${MESH_CONFIG_DIR}/${OWN_CERT_FILES.ca}`,
+    `key-file: ${MESH_CONFIG_DIR}/${OWN_CERT_FILES.key}`,
+    `cert-file: ${MESH_CONFIG_DIR}/${OWN_CERT_FILES.cert}`,
+  ];
+  return { [peer.name]: Buffer.from(`${lines.join("\n")}\n`) };
 }

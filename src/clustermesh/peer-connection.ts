@@ -63,6 +63,8 @@ export class PeerConnection {
   connected = false;
   /** Connection attempts after the first one. */
   reconnections = 0;
+  /** Connections that failed or were lost (a restart on request is not a failure). */
+  failures = 0;
   lastFailure: Date | undefined;
   lastError: string | undefined;
   notUsedReason: string | undefined;
@@ -75,7 +77,14 @@ export class PeerConnection {
   private loop: Promise<void> | undefined;
   private endSession: ((end: SessionEnd) => void) | undefined;
   private activeConfig: ClusterConfigRecord | undefined;
+  /** Sessions started so far: a switch prepared for one session is dropped once another runs. */
+  private sessions = 0;
+  /** Bumped by every restart(), so that only the newest switch goes ahead. */
+  private switches = 0;
+  /** A store through which the new configuration was seen to work: the next attempt uses it. */
+  private nextStore: KvStore | undefined;
   private wake: (() => void) | undefined;
+  private wakeSwitch: (() => void) | undefined;
   private stopSignal: Promise<void>;
   private signalStop!: () => void;
 
@@ -101,13 +110,24 @@ export class PeerConnection {
     this.signalStop();
     this.endSession?.({ type: "stopped" });
     this.wake?.();
+    this.wakeSwitch?.();
     await this.loop;
   }
 
-  /** Reconnect now through the factory (its configuration changed); state is kept and reconciled. */
+  /**
+   * Reconnect through the factory (its configuration changed, e.g. a renewed certificate); state
+   * is kept and reconciled. A running session is replaced only once a connection made with the new
+   * configuration has answered, so a renewal never leaves a gap, and a configuration that does not
+   * work leaves the working connection alone (lastError says why) while it is tried again.
+   */
   restart(): void {
+    if (this.stopped) return;
+    const switchId = ++this.switches;
+    if (this.endSession !== undefined) {
+      void this.switchOver(switchId, this.sessions);
+      return;
+    }
     this.restartRequested = true;
-    this.endSession?.({ type: "restart" });
     this.wake?.();
   }
 
@@ -134,6 +154,7 @@ export class PeerConnection {
       if (end.type === "restart") continue;
       if (end.healthy) failures = 0;
       this.connected = false;
+      this.failures++;
       this.lastFailure = new Date();
       this.lastError = end.error.message;
       this.options.logger.warn({ err: end.error.message, code: (end.error as { code?: string }).code }, "connection to remote cluster lost or failed");
@@ -142,12 +163,16 @@ export class PeerConnection {
       await this.sleep(backoffDelay(this.backoff, failures++));
     }
     this.connected = false;
+    const unused = this.nextStore;
+    this.nextStore = undefined;
+    await this.release(unused);
   }
 
   private async attempt(): Promise<AttemptEnd> {
     let store: KvStore;
     try {
-      store = await this.options.connect();
+      store = this.nextStore ?? (await this.options.connect());
+      this.nextStore = undefined;
     } catch (e) {
       return { type: "failed", error: asError(e) };
     }
@@ -235,6 +260,7 @@ export class PeerConnection {
     }
     this.endSession = finish;
     this.activeConfig = config;
+    this.sessions++;
     if (this.stopped) finish({ type: "stopped" });
     if (this.restartRequested) finish({ type: "restart" });
     this.hooks.changed();
@@ -244,6 +270,56 @@ export class PeerConnection {
     this.activeConfig = undefined;
     await session?.stop().catch((e: unknown) => this.options.logger.warn({ err: asError(e).message }, "stopping a session failed"));
     return { ...end, healthy: Date.now() - started >= HEALTHY_SESSION_MS };
+  }
+
+  /**
+   * Opens a connection with the configuration now in force and reads the peer's cluster config
+   * through it; once that answers, the running session ends and the next one uses this connection.
+   */
+  private async switchOver(switchId: number, session: number): Promise<void> {
+    const current = () => !this.stopped && switchId === this.switches && session === this.sessions && this.endSession !== undefined;
+    for (let failures = 0; current(); failures++) {
+      let store: KvStore | undefined;
+      try {
+        store = await this.options.connect();
+        await Promise.race([store.get(clusterConfigKey(this.options.name)), this.stopSignal]);
+      } catch (e) {
+        await this.release(store);
+        if (!current()) return;
+        this.lastError = `a new configuration is not used yet (the current connection stays in use): ${asError(e).message}`;
+        this.options.logger.warn({ err: asError(e).message }, "the remote cluster's new configuration does not work yet; keeping the current connection and trying again");
+        this.hooks.changed();
+        await this.pause(backoffDelay(this.backoff, failures));
+        continue;
+      }
+      if (!current()) {
+        await this.release(store);
+        return;
+      }
+      this.options.logger.info("the remote cluster's new configuration works; moving over to it");
+      this.nextStore = store;
+      this.restartRequested = true;
+      this.endSession!({ type: "restart" });
+      return;
+    }
+  }
+
+  private async release(store: KvStore | undefined): Promise<void> {
+    if (store && (this.options.closeStore ?? true)) await store.close().catch(() => undefined);
+  }
+
+  /** A wait that only stop() cuts short (the main loop's sleep has its own wake-up). */
+  private pause(ms: number): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        if (this.wakeSwitch === done) this.wakeSwitch = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakeSwitch = done;
+    });
   }
 
   private sleep(ms: number): Promise<void> {

@@ -54,6 +54,8 @@ interface Session {
   readonly seen: PerKind<Set<string>>;
   readonly synced: PerKind<boolean>;
   readonly watchers: RecordWatcher<Held>[];
+  /** performance.now() when the session started. */
+  readonly startedAt: number;
 }
 
 /**
@@ -71,6 +73,7 @@ export class RemoteCluster {
   private readonly connection: PeerConnection;
   private readonly state: PerKind<Map<string, Held>> = perKind(() => new Map());
   private readonly rejected = new RejectionCounter();
+  private readonly syncSeconds: Partial<PerKind<number>> = {};
   private session: Session | undefined;
   private stale = false;
   private mode: "direct" | "cache";
@@ -119,9 +122,11 @@ export class RemoteCluster {
       synced,
       counts: perKind((k) => this.state[k].size),
       reconnections: c.reconnections,
+      failures: c.failures,
       ...(c.lastFailure ? { lastFailure: c.lastFailure.toISOString() } : {}),
       ...(c.lastError !== undefined ? { lastError: c.lastError } : {}),
       rejected: this.rejected.snapshot(),
+      syncSeconds: { ...this.syncSeconds },
       mode: this.mode,
       ...(c.notUsedReason !== undefined ? { notUsedReason: c.notUsedReason } : {}),
     };
@@ -162,7 +167,7 @@ export class RemoteCluster {
     this.clearTtl();
     const cached = start.config.capabilities.cached;
     this.mode = cached ? "cache" : "direct";
-    const session: Session = { seen: perKind(() => new Set()), synced: perKind(() => false), watchers: [] };
+    const session: Session = { seen: perKind(() => new Set()), synced: perKind(() => false), watchers: [], startedAt: performance.now() };
     this.session = session;
     const ctx: DecodeContext = { cluster: start.peer };
     // A compacted history is the list-watch helper's business: it lists again and reports the gap.
@@ -212,6 +217,7 @@ export class RemoteCluster {
       this.remove(kind, e.key);
     } else {
       for (const key of [...state.keys()]) if (!session.seen[kind].has(key)) this.remove(kind, key);
+      if (!session.synced[kind]) this.syncSeconds[kind] = (performance.now() - session.startedAt) / 1000;
       session.synced[kind] = true;
       if (MESH_KINDS.every((k) => session.synced[k])) {
         this.stale = false;

@@ -22,10 +22,17 @@ export interface RemoteClusterStatus {
   readonly counts: PerKind<number>;
   /** Connection attempts after the first one. */
   readonly reconnections: number;
+  /** Connections that failed or were lost. */
+  readonly failures: number;
   /** When the connection last failed (ISO 8601). */
   readonly lastFailure?: string;
   readonly lastError?: string;
   readonly rejected: RejectionCounts;
+  /**
+   * Per kind, how long the last complete initial sync took, in seconds: from the start of the
+   * session that completed it until the kind was synced.
+   */
+  readonly syncSeconds: Partial<PerKind<number>>;
   /** Read from the remote cluster's own etcd, or from the KVStoreMesh cache in the local etcd. */
   readonly mode: "direct" | "cache";
   /** Why the cluster's state is not used (its config is invalid, does not fit ours, or its ID clashes). */

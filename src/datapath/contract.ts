@@ -10,7 +10,20 @@ import { DatapathInputError } from "./errors.js";
 import { planNode } from "./linux/plan.js";
 import { routerIP, tunnelMac } from "./node-addressing.js";
 import { describeObject } from "./objects.js";
-import type { Datapath, DatapathMode, DatapathObject, DesiredNodeState, LocalNode, PeerNode, ReconcileReport, ServiceSpec } from "./types.js";
+import { reportChanged } from "./report.js";
+import type {
+  Datapath,
+  DatapathMode,
+  DatapathObject,
+  DesiredNodeState,
+  EndpointPolicyRules,
+  LocalNode,
+  NodePolicyState,
+  PeerNode,
+  PolicyReconcileReport,
+  ReconcileReport,
+  ServiceSpec,
+} from "./types.js";
 
 /** A node, clean of Trellis state and with IP forwarding off, for one test. */
 export interface ContractNode {
@@ -427,5 +440,145 @@ export function datapathContract(name: string, harness: ContractHarness): void {
       assert.deepEqual(described(await node.installed()), described(planNode(less, node.uplinkMtu)));
       assert.ok(described(await node.installed()).includes(`neigh ${routerIP(full.peers[0]!.podCIDR)} lladdr ${tunnelMac(full.peers[0]!.podCIDR)} dev trellis_vxlan nud permanent`));
     });
+
+    policyContract(withNode);
+  });
+}
+
+/*
+ * Policy. The reports count against what the instance applied before: a new instance (or one
+ * after teardown or a failure) rebuilds and counts everything as added.
+ */
+
+const A = 65537;
+const B = 65538;
+
+function policyScenario(node: ContractNode): NodePolicyState {
+  const base = node.local.podCIDR.split(".").slice(0, 3).join(".");
+  const [first, second] = node.endpointInterfaces as [string, string];
+  return {
+    ipcache: new Map([
+      [`${base}.10`, A],
+      [`${base}.11`, B],
+      ["100.127.20.10", A],
+    ]),
+    endpoints: [
+      {
+        hostIfName: first,
+        ip: `${base}.10`,
+        ingress: { enforced: true, allow: new Set([`${B}/6/80`, "0/17/53"]), deny: new Set() },
+        egress: { enforced: false, allow: new Set(), deny: new Set([`${B}/0/0`]) },
+      },
+      {
+        hostIfName: second,
+        ip: `${base}.11`,
+        ingress: { enforced: true, allow: new Set([`${A}/0/0`]), deny: new Set() },
+        egress: { enforced: true, allow: new Set([`${A}/6/8000-8080`]), deny: new Set() },
+      },
+    ],
+  };
+}
+
+const counts = (r: PolicyReconcileReport) => ({ ipcache: r.ipcache, endpoints: r.endpoints, rebuilt: r.rebuilt });
+
+function policyContract(withNode: (title: string, body: (node: ContractNode) => Promise<void>) => void): void {
+  withNode("policy: the first reconcile rebuilds and adds everything; the same state again changes nothing", async (node) => {
+    const desired = policyScenario(node);
+    const first = await node.datapath.reconcilePolicy(desired);
+    assert.deepEqual(first.problems, []);
+    assert.deepEqual(counts(first), { ipcache: { added: 3, updated: 0, removed: 0 }, endpoints: { added: 2, updated: 0, removed: 0, kept: 0 }, rebuilt: true });
+    assert.ok(first.durationMs >= 0);
+    const again = await node.datapath.reconcilePolicy(policyScenario(node));
+    assert.deepEqual(counts(again), { ipcache: { added: 0, updated: 0, removed: 0 }, endpoints: { added: 0, updated: 0, removed: 0, kept: 2 }, rebuilt: false });
+    assert.deepEqual(again.problems, []);
+  });
+
+  withNode("policy: changes are counted one by one: an identity change is an update, a changed rule set an endpoint update", async (node) => {
+    const desired = policyScenario(node);
+    await node.datapath.reconcilePolicy(desired);
+    const [first, second] = desired.endpoints as [EndpointPolicyRules, EndpointPolicyRules];
+    const ipcache = new Map(desired.ipcache);
+    ipcache.set(first.ip, B);
+    ipcache.delete("100.127.20.10");
+    ipcache.set("100.127.21.10", A);
+    const changedRules: EndpointPolicyRules = { ...second, egress: { ...second.egress, enforced: false } };
+    const report = await node.datapath.reconcilePolicy({ ipcache, endpoints: [first, changedRules] });
+    assert.deepEqual(counts(report), { ipcache: { added: 1, updated: 1, removed: 1 }, endpoints: { added: 0, updated: 1, removed: 0, kept: 1 }, rebuilt: false });
+    const third = node.endpointInterfaces[2]!;
+    const swapped = await node.datapath.reconcilePolicy({
+      ipcache,
+      endpoints: [first, { ...changedRules, hostIfName: third }],
+    });
+    assert.deepEqual(swapped.endpoints, { added: 1, updated: 0, removed: 1, kept: 1 });
+    const none = await node.datapath.reconcilePolicy({ ipcache: new Map(), endpoints: [] });
+    assert.deepEqual(counts(none), { ipcache: { added: 0, updated: 0, removed: 3 }, endpoints: { added: 0, updated: 0, removed: 2, kept: 0 }, rebuilt: false });
+    assert.deepEqual(none.problems, []);
+  });
+
+  withNode("policy: the state is taken as it was at the call; changing the caller's objects afterwards is a change", async (node) => {
+    const desired = policyScenario(node);
+    await node.datapath.reconcilePolicy(desired);
+    (desired.endpoints[0]!.ingress.allow as Set<string>).add(`${A}/6/443`);
+    (desired.ipcache as Map<string, number>).set("100.127.20.11", B);
+    const report = await node.datapath.reconcilePolicy(desired);
+    assert.deepEqual(counts(report), { ipcache: { added: 1, updated: 0, removed: 0 }, endpoints: { added: 0, updated: 1, removed: 0, kept: 1 }, rebuilt: false });
+  });
+
+  withNode("policy: a new instance, and an instance after teardown, rebuilds on its first reconcile", async (node) => {
+    await node.datapath.reconcilePolicy(policyScenario(node));
+    const restarted = node.restart();
+    const first = await restarted.reconcilePolicy(policyScenario(node));
+    assert.deepEqual(counts(first), { ipcache: { added: 3, updated: 0, removed: 0 }, endpoints: { added: 2, updated: 0, removed: 0, kept: 0 }, rebuilt: true });
+    assert.deepEqual(first.problems, []);
+    await restarted.teardown();
+    const afterTeardown = await restarted.reconcilePolicy(policyScenario(node));
+    assert.equal(afterTeardown.rebuilt, true);
+    assert.equal(afterTeardown.endpoints.added, 2);
+  });
+
+  withNode("policy: a malformed state is rejected, naming each field and value, and the applied policy stays", async (node) => {
+    const good = policyScenario(node);
+    await node.datapath.reconcilePolicy(good);
+    const [first, second] = good.endpoints as [EndpointPolicyRules, EndpointPolicyRules];
+    const bad: NodePolicyState = {
+      ipcache: new Map([
+        ["100.127.1.300", A],
+        ["100.127.1.12", 2 ** 24],
+      ]),
+      endpoints: [
+        { ...first, ingress: { ...first.ingress, allow: new Set(["65537/6", "16777216/6/80", "1/6/90-80"]) } },
+        { ...second, hostIfName: "no spaces" },
+        { ...second, ip: "not-an-ip", hostIfName: first.hostIfName, egress: { ...second.egress, enforced: "yes" as never } },
+      ],
+    };
+    await assert.rejects(node.datapath.reconcilePolicy(bad), (e: unknown) => {
+      assert.ok(e instanceof DatapathInputError);
+      assert.deepEqual(e.issues, [
+        'ipcache: "100.127.1.300" is not an IPv4 address (a.b.c.d)',
+        'ipcache: identity 16777216 of "100.127.1.12" must be an integer from 0 to 16777215',
+        `policy endpoints[0] (${first.hostIfName}) ingress: allow key "65537/6": policy key "65537/6" is not <identity>/<protocol>/<port>[-<endPort>]`,
+        `policy endpoints[0] (${first.hostIfName}) ingress: allow key "16777216/6/80" names identity 16777216, above the largest identity 16777215`,
+        `policy endpoints[0] (${first.hostIfName}) ingress: allow key "1/6/90-80": policy key end port must be 90-65535 (got 80)`,
+        'policy endpoints[1] (no spaces): hostIfName "no spaces" is not an interface name (1-15 characters of A-Z a-z 0-9 _ . @ -)',
+        `policy endpoints[2] (${first.hostIfName}): the same hostIfName as policy endpoints[0]; give each endpoint's rules once`,
+        `policy endpoints[2] (${first.hostIfName}): ip "not-an-ip" is not an IPv4 address`,
+        `policy endpoints[2] (${first.hostIfName}) egress: enforced "yes" must be true or false`,
+      ]);
+      return true;
+    });
+    // Nothing changed, so nothing needs rebuilding.
+    const same = await node.datapath.reconcilePolicy(policyScenario(node));
+    assert.deepEqual(counts(same), { ipcache: { added: 0, updated: 0, removed: 0 }, endpoints: { added: 0, updated: 0, removed: 0, kept: 2 }, rebuilt: false });
+  });
+
+  withNode("policy: reconcilePolicy is independent of reconcile, and teardown ends both", async (node) => {
+    const desired = scenario(node, "tunnel");
+    await node.datapath.reconcile(desired);
+    const before = described(await node.installed());
+    await node.datapath.reconcilePolicy(policyScenario(node));
+    assert.deepEqual(described(await node.installed()), before, "policy adds none of reconcile's objects");
+    assert.equal(reportChanged(await node.datapath.reconcile(desired)), false);
+    await node.datapath.teardown();
+    assert.deepEqual(described(await node.installed()), ["sysctl net.ipv4.ip_forward=1"]);
   });
 }

@@ -11,6 +11,7 @@ export type {
   DatapathObjectKind,
   DatapathProblem,
   DesiredNodeState,
+  EndpointPolicyRules,
   FdbObject,
   FrontendType,
   KindCounts,
@@ -23,8 +24,11 @@ export type {
   LocalEndpoint,
   LocalNode,
   NeighObject,
+  NodePolicyState,
   ObjectUpdate,
   PeerNode,
+  PolicyDirectionRules,
+  PolicyReconcileReport,
   ReconcileReport,
   RouteObject,
   ServiceBackend,
@@ -38,9 +42,11 @@ export { routerIP, tunnelMac } from "./node-addressing.js";
 export { VXLAN_OVERHEAD, podMtu } from "./mtu.js";
 export { describeObject } from "./objects.js";
 export { formatReport, reportChanged } from "./report.js";
-export { desiredStateIssues, isValidInterfaceName, validateDesiredState } from "./validate.js";
+export { desiredStateIssues, isValidInterfaceName, policyStateIssues, validateDesiredState, validatePolicyState } from "./validate.js";
 export { NODE_PORT_MAX, NODE_PORT_MIN, SERVICE_ID, serviceIssues } from "./services.js";
 export { DEFAULT_SERVICE_RESYNC_MS, LinuxDatapath, type LinuxDatapathOptions } from "./linux/linux-datapath.js";
 export { LB_TABLE, LB_TABLE_FAMILY, MASQUERADE_MARK } from "./linux/nftables/layout.js";
+export { DEFAULT_POLICY_RESYNC_MS } from "./linux/nftables/policy-table.js";
+export { POLICY_TABLE, POLICY_TABLE_FAMILY } from "./linux/nftables/policy-layout.js";
 export { TRELLIS_ROUTE_PROTOCOL, TUNNEL_DEVICE, TUNNEL_PORT, TUNNEL_VNI } from "./linux/ownership.js";
 export { FakeKernel, RecordingDatapath, type DatapathCall, type RecordingDatapathOptions } from "./fake/recording-datapath.js";

@@ -85,6 +85,58 @@ export interface DesiredNodeState {
 }
 
 /*
+ * Network policy, enforced in its own nftables table (`ip trellis_policy`), apart from the node
+ * state above: policy and ipcache change far more often than routes, and one ipcache change must
+ * cost one set-element update, not a reconcile of the node.
+ */
+
+/** One direction of one endpoint's policy, as src/policy resolves it. */
+export interface PolicyDirectionRules {
+  /** Default deny: traffic no allow key covers is dropped. */
+  readonly enforced: boolean;
+  /**
+   * Policy keys (src/policy/policy-key.ts): "<identity>/<protocol>/<port>[-<endPort>]", 0 as a
+   * wildcard in any position. Ingress keys name the source's identity and the endpoint's port;
+   * egress keys the destination's identity and port.
+   */
+  readonly allow: ReadonlySet<string>;
+  /** Deny wins over allow, and applies whether or not the direction is enforced. */
+  readonly deny: ReadonlySet<string>;
+}
+
+/** The policy of one local endpoint (a pod on this node), found by its host-side veth. */
+export interface EndpointPolicyRules {
+  readonly hostIfName: string;
+  readonly ip: string;
+  readonly ingress: PolicyDirectionRules;
+  readonly egress: PolicyDirectionRules;
+}
+
+export interface NodePolicyState {
+  /**
+   * Address -> security identity for every address the node's endpoints may exchange traffic
+   * with: pods of this and every connected cluster, health endpoints (4), this node's addresses
+   * (host, 1) and other nodes' addresses (remote-node, 6). An address not in it is world (2).
+   */
+  readonly ipcache: ReadonlyMap<string, number>;
+  /**
+   * Endpoints with an enforced direction or a deny key. An endpoint not listed is not subject to
+   * policy (no policy selects it): its traffic passes untouched.
+   */
+  readonly endpoints: readonly EndpointPolicyRules[];
+}
+
+export interface PolicyReconcileReport {
+  readonly ipcache: { readonly added: number; readonly updated: number; readonly removed: number };
+  readonly endpoints: { readonly added: number; readonly updated: number; readonly removed: number; readonly kept: number };
+  /** The table was rebuilt from scratch (first reconcile, resync, recovery after a failed transaction). */
+  readonly rebuilt: boolean;
+  /** Empty when the kernel now enforces exactly the desired state. */
+  readonly problems: readonly DatapathProblem[];
+  readonly durationMs: number;
+}
+
+/*
  * Kernel objects. Each has an identity (objectKey in objects.ts: what a `replace` overwrites) and
  * a full description; two objects with the same key and different descriptions are one update.
  */
@@ -250,6 +302,12 @@ export interface Datapath {
    * Rejects a malformed desired state (DatapathInputError) before changing anything.
    */
   reconcile(desired: DesiredNodeState): Promise<ReconcileReport>;
+  /**
+   * Makes the node's policy table enforce `desired`, sending only the difference from what it
+   * applied last (one ipcache entry: one element). Independent of reconcile(); teardown() removes
+   * the policy table too. Rejects a malformed state (DatapathInputError) before changing anything.
+   */
+  reconcilePolicy(desired: NodePolicyState): Promise<PolicyReconcileReport>;
   /**
    * Removes every object Trellis made on this node. Sysctls are left as they are: another
    * program may rely on IP forwarding, and nothing records who turned it on.

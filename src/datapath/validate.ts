@@ -3,7 +3,9 @@ import { MIN_IPV4_MTU, VXLAN_OVERHEAD } from "./mtu.js";
 import { cidrContains, cidrsOverlap, formatIpv4, tryParseCidr, tryParseIpv4, type Cidr } from "../util/ipv4.js";
 import { MAX_POD_CIDR_PREFIX } from "./node-addressing.js";
 import { serviceIssues } from "./services.js";
-import type { DesiredNodeState } from "./types.js";
+import { isGlobalIdentity } from "../cluster/index.js";
+import { parsePolicyKey } from "../policy/index.js";
+import type { DesiredNodeState, NodePolicyState, PolicyDirectionRules } from "./types.js";
 
 /**
  * Interface names the datapath accepts. The kernel allows more (anything but "/", ":" and
@@ -126,6 +128,83 @@ export function networkStateIssues(desired: DesiredNodeState): string[] {
 export function validateDesiredState(desired: DesiredNodeState): void {
   const issues = desiredStateIssues(desired);
   if (issues.length) throw new DatapathInputError(issues);
+}
+
+/**
+ * Every problem in a policy state, each naming the field and the value given; empty when it is
+ * valid. With `ipcacheEntries: "skip"` the ipcache's entries are not looked at (only that it is a
+ * Map): a caller that knows most of them from an earlier call checks the rest with ipcacheIssues.
+ */
+export function policyStateIssues(desired: NodePolicyState, options: { ipcacheEntries?: "check" | "skip" } = {}): string[] {
+  if (desired === null || typeof desired !== "object") return [`policy state must be an object, got ${show(desired)}`];
+  const issues: string[] = [];
+  if (!(desired.ipcache instanceof Map)) {
+    issues.push(`ipcache must be a Map of IPv4 address to identity, got ${show(desired.ipcache)}`);
+  } else if (options.ipcacheEntries !== "skip") {
+    issues.push(...ipcacheIssues(desired.ipcache));
+  }
+  if (!Array.isArray(desired.endpoints)) {
+    issues.push(`policy endpoints must be a list, got ${show(desired.endpoints)}`);
+    return issues;
+  }
+  const seen = new Map<string, number>();
+  desired.endpoints.forEach((ep, i) => {
+    if (ep === null || typeof ep !== "object") {
+      issues.push(`policy endpoints[${i}] must be an object, got ${show(ep)}`);
+      return;
+    }
+    const at = `policy endpoints[${i}] (${String(ep.hostIfName)})`;
+    if (typeof ep.hostIfName !== "string" || !isValidInterfaceName(ep.hostIfName)) {
+      issues.push(`${at}: hostIfName ${show(ep.hostIfName)} is not an interface name (1-15 characters of A-Z a-z 0-9 _ . @ -)`);
+    } else {
+      const first = seen.get(ep.hostIfName);
+      if (first !== undefined) issues.push(`${at}: the same hostIfName as policy endpoints[${first}]; give each endpoint's rules once`);
+      else seen.set(ep.hostIfName, i);
+    }
+    requireIp(issues, at, "ip", ep.ip);
+    directionIssues(issues, `${at} ingress`, ep.ingress);
+    directionIssues(issues, `${at} egress`, ep.egress);
+  });
+  return issues;
+}
+
+/** Problems with ipcache entries (address, identity). */
+export function ipcacheIssues(entries: Iterable<readonly [unknown, unknown]>): string[] {
+  const issues: string[] = [];
+  for (const [ip, identity] of entries) {
+    if (typeof ip !== "string" || tryParseIpv4(ip) === undefined) issues.push(`ipcache: ${show(ip)} is not an IPv4 address (a.b.c.d)`);
+    if (typeof identity !== "number" || !isGlobalIdentity(identity)) issues.push(`ipcache: identity ${show(identity)} of ${show(ip)} must be an integer from 0 to 16777215`);
+  }
+  return issues;
+}
+
+/** Throws DatapathInputError listing every problem in a policy state. */
+export function validatePolicyState(desired: NodePolicyState): void {
+  const issues = policyStateIssues(desired);
+  if (issues.length) throw new DatapathInputError(issues);
+}
+
+function directionIssues(issues: string[], at: string, rules: PolicyDirectionRules): void {
+  if (rules === null || typeof rules !== "object") {
+    issues.push(`${at} must be an object with enforced, allow and deny, got ${show(rules)}`);
+    return;
+  }
+  if (typeof rules.enforced !== "boolean") issues.push(`${at}: enforced ${show(rules.enforced)} must be true or false`);
+  for (const field of ["allow", "deny"] as const) {
+    const keys = rules[field];
+    if (!(keys instanceof Set)) {
+      issues.push(`${at}: ${field} must be a Set of policy keys, got ${show(keys)}`);
+      continue;
+    }
+    for (const key of keys) {
+      try {
+        const { identity } = parsePolicyKey(key);
+        if (!isGlobalIdentity(identity)) issues.push(`${at}: ${field} key ${show(key)} names identity ${identity}, above the largest identity 16777215`);
+      } catch (e) {
+        issues.push(`${at}: ${field} key ${show(key)}: ${(e as Error).message}`);
+      }
+    }
+  }
 }
 
 function requireName(issues: string[], at: string, field: string, value: unknown): void {

@@ -7,7 +7,7 @@ import { Narrator } from "./narrator.js";
  * `trellis demo`: the seeds' story on a lab, with real commands and their real output. It grows
  * with the product; today it shows what works end to end: a lab of two clusters made of network
  * namespaces, seed 003's mesh set-up, seed 002's nginx deployment in both clusters, pods reaching
- * pods across clusters, and the health of every node.
+ * pods across clusters, the health of every node, and seed 003's multi-cluster connectivity test.
  */
 const NGINX = `apiVersion: apps/v1
 kind: Deployment
@@ -154,7 +154,11 @@ export async function runDemo(options: { keep: boolean }): Promise<void> {
     n.step("Health of every node of both clusters (cilium-health status)");
     n.run(["health", "status", "--context", "cluster-1"]);
 
-    n.say("\nStill to come in Trellis (see README status): connectivity test, metrics, policy enforcement.");
+    n.step("Validate the mesh: the connectivity test in multi-cluster mode (seed 003)");
+    n.say("It deploys its own client and echo pods into namespace trellis-test of both clusters, probes pods, services and nodes, and removes them again.");
+    n.run(["connectivity", "test", "--context", "cluster-1", "--multi-cluster", "cluster-2"]);
+
+    n.say("\nStill to come in Trellis (see README status): metrics, policy enforcement.");
   } finally {
     rmSync(dir, { recursive: true, force: true });
     if (!options.keep) {

@@ -4,8 +4,9 @@ import { MemoryStore } from "../kvstore/memory-store.js";
 import { keys } from "../resources/keys.js";
 import { parseSets } from "./helm-set.js";
 import { installValues } from "./install.js";
+import { testClusterSettings } from "../resources/testing/cluster-settings.js";
 
-const base = { name: "cluster-1", id: 1, maxConnectedClusters: 255, datapathMode: "tunnel", podPool: "100.65.0.0/16", podNodeMaskSize: 24, serviceCIDR: "198.19.1.0/25", loadBalancerPool: "198.19.1.128/25" };
+const base = testClusterSettings();
 
 async function cluster(pods = 0): Promise<MemoryStore> {
   const store = new MemoryStore();
@@ -45,4 +46,18 @@ test("unknown values are kept and listed", async () => {
   const store = await cluster();
   const r = await installValues(store, parseSets(["hubble.enabled=true", "cluster.name=cluster-1"]));
   assert.deepEqual(r.unknown, ["hubble.enabled"]);
+});
+
+test("policyDefaultLocalCluster reaches the cluster settings under either name, without counting as an identity change", async () => {
+  const store = await cluster(3);
+  const r = await installValues(store, parseSets(["policyDefaultLocalCluster=false"]));
+  assert.deepEqual(r.changes, [], "nothing about the cluster's identity changed: no restart");
+  assert.deepEqual(r.liveChanges, ["policyDefaultLocalCluster: true -> false"]);
+  assert.equal(JSON.parse((await store.get(keys.clusterSettings()))!.value.toString()).policyDefaultLocalCluster, false);
+  assert.deepEqual((await installValues(store, parseSets(["cluster.name=cluster-1"]))).liveChanges, [], "a later upgrade keeps the stored value");
+
+  const chart = await cluster();
+  assert.deepEqual((await installValues(chart, parseSets(["clustermesh.policyDefaultLocalCluster=false"]))).liveChanges, ["policyDefaultLocalCluster: true -> false"]);
+  await assert.rejects(installValues(chart, parseSets(["policyDefaultLocalCluster=true"])), /policyDefaultLocalCluster=true and clustermesh.policyDefaultLocalCluster=false disagree/);
+  await assert.rejects(installValues(chart, parseSets(["clustermesh.policyDefaultLocalCluster=no"])), /clustermesh.policyDefaultLocalCluster must be true or false \(got "no"\)/);
 });

@@ -2,6 +2,7 @@ import type { KvStore } from "../kvstore/kvstore.js";
 import { parseClusterSettings, type ClusterSettings } from "../resources/cluster-settings.js";
 import { keys } from "../resources/keys.js";
 import { mergeValues, type Values } from "./helm-set.js";
+import { tlsAutoFromValues } from "./tls-auto.js";
 import { settingsFromValues, unknownValues, ValuesError } from "./values.js";
 
 export interface InstallResult {
@@ -10,6 +11,8 @@ export interface InstallResult {
   readonly values: Values;
   /** "cluster.name: a -> b" lines; empty when nothing about the cluster's identity changed. */
   readonly changes: string[];
+  /** Settings the agents follow as they change, without a restart: "policyDefaultLocalCluster: true -> false". */
+  readonly liveChanges: string[];
   readonly unknown: string[];
 }
 
@@ -26,6 +29,7 @@ export async function installValues(store: KvStore, given: Values, options: { fo
   const stored = storedKv ? (JSON.parse(storedKv.value.toString()) as Values) : {};
   const values = mergeValues(stored, given);
   const settings = settingsFromValues(values, previous);
+  tlsAutoFromValues(values); // refused before anything is stored
 
   const changes: string[] = [];
   if (settings.name !== previous.name) changes.push(`cluster.name: ${previous.name} -> ${settings.name}`);
@@ -33,6 +37,10 @@ export async function installValues(store: KvStore, given: Values, options: { fo
   if (settings.maxConnectedClusters !== previous.maxConnectedClusters) changes.push(`maxConnectedClusters: ${previous.maxConnectedClusters} -> ${settings.maxConnectedClusters}`);
   if (settings.datapathMode !== previous.datapathMode) changes.push(`routingMode: ${previous.datapathMode} -> ${settings.datapathMode}`);
   if (settings.podPool !== previous.podPool) changes.push(`ipam.operator.clusterPoolIPv4PodCIDRList: ${previous.podPool} -> ${settings.podPool}`);
+
+  const liveChanges: string[] = [];
+  const policyDefault = (s: ClusterSettings) => s.policyDefaultLocalCluster ?? true;
+  if (policyDefault(settings) !== policyDefault(previous)) liveChanges.push(`policyDefaultLocalCluster: ${policyDefault(previous)} -> ${policyDefault(settings)}`);
 
   if (!options.force) {
     const identityChanged = settings.name !== previous.name || settings.id !== previous.id || settings.podPool !== previous.podPool;
@@ -60,5 +68,5 @@ export async function installValues(store: KvStore, given: Values, options: { fo
       { type: "put", key: keys.clusterSettings(), value: JSON.stringify(settings) },
     ],
   });
-  return { settings, previous, values, changes, unknown: unknownValues(values) };
+  return { settings, previous, values, changes, liveChanges, unknown: unknownValues(values) };
 }

@@ -19,11 +19,14 @@ export const KNOWN_VALUES = [
   "clustermesh.config.clusters",
   "clustermesh.apiserver.tls.auto.method",
   "clustermesh.apiserver.tls.auto.enabled",
+  "clustermesh.apiserver.tls.auto.certValidityDuration",
   "clustermesh.apiserver.tls.ca.cert",
   "clustermesh.apiserver.tls.ca.key",
   "clustermesh.apiserver.service.type",
   "clustermesh.apiserver.kvstoremesh.enabled",
   "clustermesh.cacheTTL",
+  "clustermesh.policyDefaultLocalCluster",
+  "policyDefaultLocalCluster",
 ] as const;
 
 export class ValuesError extends Error {
@@ -59,5 +62,31 @@ export function settingsFromValues(values: Values, current: ClusterSettings): Cl
     }
     podPool = first;
   }
-  return { ...current, name: info.name, id: info.id, maxConnectedClusters: info.maxConnectedClusters, datapathMode: routing as DatapathMode, podPool };
+  const policyDefaultLocalCluster = policyDefaultLocalClusterOf(values) ?? current.policyDefaultLocalCluster;
+  return {
+    ...current,
+    name: info.name,
+    id: info.id,
+    maxConnectedClusters: info.maxConnectedClusters,
+    datapathMode: routing as DatapathMode,
+    podPool,
+    ...(policyDefaultLocalCluster === undefined ? {} : { policyDefaultLocalCluster }),
+  };
+}
+
+/**
+ * Cilium's chart calls it clustermesh.policyDefaultLocalCluster; the shorter top-level name is
+ * accepted too. Undefined when neither is set.
+ */
+function policyDefaultLocalClusterOf(values: Values): boolean | undefined {
+  const given = ["policyDefaultLocalCluster", "clustermesh.policyDefaultLocalCluster"]
+    .map((path) => ({ path, value: getPath(values, path) }))
+    .filter((v) => v.value !== undefined);
+  for (const { path, value } of given) {
+    if (typeof value !== "boolean") throw new ValuesError(`${path} must be true or false (got ${JSON.stringify(value)})`);
+  }
+  if (given.length === 2 && given[0]!.value !== given[1]!.value) {
+    throw new ValuesError(`policyDefaultLocalCluster=${String(given[0]!.value)} and clustermesh.policyDefaultLocalCluster=${String(given[1]!.value)} disagree; set one of them`);
+  }
+  return given[0]?.value as boolean | undefined;
 }

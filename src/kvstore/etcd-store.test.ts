@@ -5,7 +5,7 @@ import { Etcd3 } from "etcd3";
 import { createCertificateAuthority, issueCertificate } from "../pki/certificates.js";
 import { describeKvStoreContract } from "./contract.js";
 import type { EtcdConfig } from "./etcd-config.js";
-import { EtcdStore, type EtcdStoreOptions } from "./etcd-store.js";
+import { EtcdStore, type EtcdStoreOptions, type KvOperation } from "./etcd-store.js";
 import { LeaseLostError, PermissionDeniedError, UnauthenticatedError, UnreachableError } from "./errors.js";
 import type { KvStore } from "./kvstore.js";
 import { EtcdProcess, type EtcdProcessOptions } from "./testing/etcd-process.js";
@@ -195,5 +195,42 @@ describe("EtcdStore credentials", () => {
     const otherCa = await createCertificateAuthority("some-other-ca");
     const wrongCa = storeFor(t, { endpoints: [etcd.endpoint], tls: { ca: otherCa.certPem, cert: rootCert.certPem, key: rootCert.keyPem } });
     await assert.rejects(wrongCa.get("k"), (e: Error) => e instanceof UnreachableError && /server certificate is not trusted/.test(e.message));
+  });
+});
+
+describe("EtcdStore's observe option", () => {
+  test("reports every request once it has ended: kind, key, time taken, and whether it worked", async (t) => {
+    const etcd = await startEtcd(t);
+    const seen: KvOperation[] = [];
+    const store = storeFor(t, etcd.config(), { observe: (op) => seen.push(op) });
+    await store.put("cilium/state/nodes/v1/c1/n1", "v");
+    await store.get("cilium/state/nodes/v1/c1/n1");
+    await store.list("cilium/state/");
+    await store.txn({ compare: [{ key: "trellis/pods/a", target: "version", op: "==", value: 0 }], success: [{ type: "put", key: "trellis/pods/a", value: "x" }] });
+    await store.deletePrefix("cilium/state/");
+    assert.deepEqual(
+      seen.map((o) => [o.kind, o.key, o.ok]),
+      [
+        ["put", "cilium/state/nodes/v1/c1/n1", true],
+        ["get", "cilium/state/nodes/v1/c1/n1", true],
+        ["list", "cilium/state/", true],
+        ["txn", "trellis/pods/a", true],
+        ["deletePrefix", "cilium/state/", true],
+      ],
+    );
+    assert.ok(seen.every((o) => o.seconds >= 0 && o.seconds < 10));
+
+    const down = storeFor(t, { endpoints: [`http://127.0.0.1:${await freePort()}`] }, { observe: (op) => seen.push(op) });
+    await assert.rejects(down.get("k"), UnreachableError);
+    assert.deepEqual([seen.at(-1)!.kind, seen.at(-1)!.key, seen.at(-1)!.ok], ["get", "k", false]);
+  });
+
+  test("an observer that throws does not fail the request", async (t) => {
+    const down = storeFor(t, { endpoints: [`http://127.0.0.1:${await freePort()}`] }, {
+      observe: () => {
+        throw new Error("observer bug");
+      },
+    });
+    await assert.rejects(down.get("k"), UnreachableError, "the request's own error, not the observer's");
   });
 });

@@ -19,6 +19,19 @@ export interface EtcdStoreOptions {
   readonly watchdogMs?: number;
   /** Keys per page when listing a large prefix (default 5,000). */
   readonly listPageSize?: number;
+  /** Told about every request once it has ended (metrics); off by default. Watches are not requests. */
+  readonly observe?: (op: KvOperation) => void;
+}
+
+export type KvOperationKind = "get" | "list" | "put" | "delete" | "deletePrefix" | "txn" | "grantLease" | "compact" | "revision";
+
+/** One request to etcd, as an observer sees it. */
+export interface KvOperation {
+  readonly kind: KvOperationKind;
+  /** The key or prefix it was about; for a transaction its first key; "" when none. */
+  readonly key: string;
+  readonly seconds: number;
+  readonly ok: boolean;
 }
 
 interface Header {
@@ -54,6 +67,7 @@ export class EtcdStore implements KvStore {
   private readonly requestTimeoutMs: number;
   private readonly watchdogMs: number;
   private readonly pageSize: number;
+  private readonly observe: ((op: KvOperation) => void) | undefined;
   private closed = false;
 
   constructor(
@@ -64,6 +78,7 @@ export class EtcdStore implements KvStore {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
     this.watchdogMs = options.watchdogMs ?? 5_000;
     this.pageSize = options.listPageSize ?? 5_000;
+    this.observe = options.observe;
     this.where = `etcd ${config.endpoints.join(",")}`;
     const tls = config.tls;
     this.client = new Etcd3({
@@ -121,7 +136,7 @@ export class EtcdStore implements KvStore {
 
   async get(key: string): Promise<KeyValue | undefined> {
     checkKey(key);
-    const res = await this.call(`get ${key}`, () => this.client.kv.range({ key: Buffer.from(key, "utf8") }));
+    const res = await this.call("get", key, `get ${key}`, () => this.client.kv.range({ key: Buffer.from(key, "utf8") }));
     const kv = (res.kvs as EtcdKv[])[0];
     return kv ? fromEtcdKv(kv) : undefined;
   }
@@ -138,7 +153,7 @@ export class EtcdStore implements KvStore {
     let start = key;
     for (;;) {
       const pinned = revision;
-      const res = await this.call(`list ${prefix}`, () =>
+      const res = await this.call("list", prefix, `list ${prefix}`, () =>
         this.client.kv.range({
           key: start,
           range_end: rangeEnd,
@@ -157,7 +172,7 @@ export class EtcdStore implements KvStore {
 
   async put(key: string, value: Value, options: PutOptions = {}): Promise<number> {
     checkKey(key);
-    const res = await this.call(`put ${key}`, () =>
+    const res = await this.call("put", key, `put ${key}`, () =>
       this.client.kv.put({ key: Buffer.from(key, "utf8"), value: valueBytes(value), ...(options.lease ? { lease: options.lease.id } : {}) }),
     );
     return Number((res.header as Header).revision);
@@ -165,20 +180,20 @@ export class EtcdStore implements KvStore {
 
   async delete(key: string): Promise<number> {
     checkKey(key);
-    const res = await this.call(`delete ${key}`, () => this.client.kv.deleteRange({ key: Buffer.from(key, "utf8") }));
+    const res = await this.call("delete", key, `delete ${key}`, () => this.client.kv.deleteRange({ key: Buffer.from(key, "utf8") }));
     return Number(res.deleted);
   }
 
   async deletePrefix(prefix: string): Promise<number> {
     checkPrefix(prefix);
     const { key, rangeEnd } = prefixRange(prefix);
-    const res = await this.call(`delete prefix ${prefix}`, () => this.client.kv.deleteRange({ key, range_end: rangeEnd }));
+    const res = await this.call("deletePrefix", prefix, `delete prefix ${prefix}`, () => this.client.kv.deleteRange({ key, range_end: rangeEnd }));
     return Number(res.deleted);
   }
 
   async txn(txn: Txn): Promise<TxnResult> {
     checkTxn(txn);
-    const res = await this.call("txn", () =>
+    const res = await this.call("txn", firstKeyOf(txn), "txn", () =>
       this.client.kv.txn({
         compare: (txn.compare ?? []).map(toEtcdCompare),
         success: (txn.success ?? []).map(toEtcdOp),
@@ -190,7 +205,7 @@ export class EtcdStore implements KvStore {
 
   async grantLease(ttlSeconds: number): Promise<Lease> {
     checkTtl(ttlSeconds);
-    const res = await this.call("grant lease", () => this.client.leaseClient.leaseGrant({ TTL: String(ttlSeconds) }));
+    const res = await this.call("grantLease", "", "grant lease", () => this.client.leaseClient.leaseGrant({ TTL: String(ttlSeconds) }));
     if (this.closed) throw new ClosedError(`${this.where}: the store was closed`);
     // etcd raises a TTL below its minimum (about 2 s with default timing) and reports the TTL it chose.
     const lease = new EtcdLease(res.ID, Number(res.TTL), this.client, this.where, (l) => this.leases.delete(l));
@@ -218,7 +233,7 @@ export class EtcdStore implements KvStore {
   async compact(revision: number): Promise<void> {
     if (!Number.isInteger(revision) || revision < 1) throw new RangeError(`kvstore compact: revision must be a positive integer (got ${describe(revision)})`);
     try {
-      await this.call(`compact ${revision}`, () => this.client.kv.compact({ revision: String(revision), physical: false })).catch((e: unknown) => this.withCompactRevision(e));
+      await this.call("compact", "", `compact ${revision}`, () => this.client.kv.compact({ revision: String(revision), physical: false })).catch((e: unknown) => this.withCompactRevision(e));
     } catch (e) {
       if (e instanceof Error && e.message.includes("future revision")) {
         throw new RangeError(`kvstore compact: revision ${revision} is in the future (${this.where} is at ${await this.revision()})`);
@@ -232,7 +247,7 @@ export class EtcdStore implements KvStore {
   }
 
   private async readRevision(deadline?: number): Promise<number> {
-    const res = await this.call("read revision", () => this.client.kv.range({ key: Buffer.from([0]) }, deadline ? { deadline } : undefined));
+    const res = await this.call("revision", "", "read revision", () => this.client.kv.range({ key: Buffer.from([0]) }, deadline ? { deadline } : undefined));
     return Number((res.header as Header).revision);
   }
 
@@ -275,15 +290,33 @@ export class EtcdStore implements KvStore {
     }
   }
 
-  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  private async call<T>(kind: KvOperationKind, key: string, what: string, fn: () => Promise<T>): Promise<T> {
     if (this.closed) throw new ClosedError(`${this.where}: ${what}: the store is closed`);
+    const started = this.observe ? performance.now() : 0;
+    let ok = false;
     try {
-      return await fn();
+      const result = await fn();
+      ok = true;
+      return result;
     } catch (e) {
       if (this.closed && !isKvError(e)) throw new ClosedError(`${this.where}: ${what}: the store was closed`, { cause: e });
       throw toKvError(e, `${this.where}: ${what}`);
+    } finally {
+      if (this.observe) {
+        try {
+          this.observe({ kind, key, seconds: (performance.now() - started) / 1000, ok });
+        } catch {
+          // An observer's failure must not turn a request that worked into one that failed.
+        }
+      }
     }
   }
+}
+
+function firstKeyOf(txn: Txn): string {
+  const op = txn.compare?.[0] ?? txn.success?.[0] ?? txn.failure?.[0];
+  if (op === undefined) return "";
+  return "key" in op ? op.key : op.prefix;
 }
 
 function toEtcdCompare(c: Compare): Record<string, unknown> {

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { createCertificateAuthority, issueCertificate, type KeyPairPem } from "../pki/certificates.js";
+import { writeFileAtomic } from "../util/atomic-file.js";
 
 /**
  * A lab cluster's certificates, as files: the cluster CA, etcd's server certificate, client
@@ -50,16 +51,19 @@ function serverIps(f: ClusterPkiFiles, base: readonly string[]): string[] {
   return [...new Set(["127.0.0.1", ...base, ...extra])];
 }
 
-async function issueServer(f: ClusterPkiFiles, ca: KeyPairPem, cluster: string, ips: readonly string[]): Promise<void> {
+async function issueServer(f: ClusterPkiFiles, ca: KeyPairPem, cluster: string, ips: readonly string[], validity: { validityDays?: number; now?: Date } = {}): Promise<void> {
   // etcd reads its certificate files on every new TLS handshake, so a re-issued certificate
-  // (new addresses) takes effect without a restart.
+  // (new addresses, renewal) takes effect without a restart. Each file is replaced whole, so a
+  // handshake never reads half of one.
   const server = await issueCertificate(ca, {
     commonName: `etcd.${cluster}`,
     usage: "both",
     dnsNames: ["localhost", `etcd.${cluster}.trellis`, `${cluster}.mesh.cilium.io`],
     ipAddresses: [...ips],
+    ...validity,
   });
-  write(server, f.serverCert, f.serverKey);
+  await writeFileAtomic(f.serverKey, server.keyPem);
+  await writeFileAtomic(f.serverCert, server.certPem);
 }
 
 export async function ensureClusterPki(dir: string, cluster: string, serverBaseIps: readonly string[], users: readonly string[]): Promise<ClusterPkiFiles> {
@@ -76,16 +80,28 @@ export async function ensureClusterPki(dir: string, cluster: string, serverBaseI
   return f;
 }
 
-/** Adds addresses to etcd's server certificate (the mesh endpoint's exposed IPs). */
-export async function addServerAddresses(dir: string, cluster: string, serverBaseIps: readonly string[], addresses: readonly string[]): Promise<boolean> {
+/** Adds addresses to etcd's server certificate (the mesh endpoint's exposed IPs); a new one lives `validityDays`. */
+export async function addServerAddresses(dir: string, cluster: string, serverBaseIps: readonly string[], addresses: readonly string[], validityDays?: number): Promise<boolean> {
   const f = pkiFiles(dir);
   const before = serverIps(f, serverBaseIps);
   const extra = [...new Set([...(existsSync(f.serverAddresses) ? (JSON.parse(readFileSync(f.serverAddresses, "utf8")) as string[]) : []), ...addresses])];
   writeFileSync(f.serverAddresses, JSON.stringify(extra));
   const after = serverIps(f, serverBaseIps);
   if (after.length === before.length) return false;
-  await issueServer(f, readCa(f), cluster, after);
+  await issueServer(f, readCa(f), cluster, after, validityDays !== undefined ? { validityDays } : {});
   return true;
+}
+
+/** etcd's server certificate (PEM), or undefined when the lab has none yet. */
+export function readServerCert(dir: string): string | undefined {
+  const f = pkiFiles(dir);
+  return existsSync(f.serverCert) ? readFileSync(f.serverCert, "utf8") : undefined;
+}
+
+/** Issues etcd's server certificate again (renewal), with the same names and addresses. */
+export async function renewServerCert(dir: string, cluster: string, serverBaseIps: readonly string[], ca: KeyPairPem, validityDays: number, now: Date): Promise<void> {
+  const f = pkiFiles(dir);
+  await issueServer(f, ca, cluster, serverIps(f, serverBaseIps), { validityDays, now });
 }
 
 /**

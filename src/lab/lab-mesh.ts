@@ -1,9 +1,11 @@
+import { resolve } from "node:path";
 import type { ContextEntry } from "../cli/config-file.js";
+import type { EtcdServerCertificate } from "../operator/cert-renewal.js";
 import type { KeyPairPem } from "../pki/certificates.js";
-import { addServerAddresses, rekeyClusterPki } from "./cluster-pki.js";
+import { addServerAddresses, pkiFiles, readServerCert, rekeyClusterPki, renewServerCert } from "./cluster-pki.js";
 import { labPaths } from "./lab-dirs.js";
 import { readLabRecord } from "./lab-record.js";
-import { connectAdmin, controlDaemon, labUsers, plansOf } from "./lab.js";
+import { connectAdmin, controlDaemon, daemonConfigPath, labUsers, plansOf } from "./lab.js";
 import type { LabClusterPlan } from "./address-plan.js";
 import { Supervisor } from "./supervisor.js";
 
@@ -54,8 +56,25 @@ export async function labAdoptCa(plan: LabClusterPlan, ca: KeyPairPem, progress:
 }
 
 /** etcd's certificate must name every address peers dial (LB IP, node IPs). No restart needed. */
-export async function labExposeAddresses(plan: LabClusterPlan, ips: readonly string[]): Promise<boolean> {
-  return addServerAddresses(labPaths.pki(plan.name), plan.name, [plan.controlPlane.ip], ips);
+export async function labExposeAddresses(plan: LabClusterPlan, ips: readonly string[], validityDays?: number): Promise<boolean> {
+  return addServerAddresses(labPaths.pki(plan.name), plan.name, [plan.controlPlane.ip], ips, validityDays);
+}
+
+/**
+ * The lab etcd's server certificate, for the operator's renewal (tls.auto), when the operator is
+ * the lab's own: it runs with the lab's daemon config of that cluster. etcd re-reads the files on
+ * every handshake, so a renewed certificate needs no restart.
+ */
+export function labEtcdServerCertificate(kvstoreConfigPath: string, cluster: string): EtcdServerCertificate | undefined {
+  const record = readLabRecord();
+  const plan = record ? plansOf(record).find((p) => p.name === cluster) : undefined;
+  if (!plan || resolve(kvstoreConfigPath) !== resolve(daemonConfigPath(cluster))) return undefined;
+  const dir = labPaths.pki(cluster);
+  return {
+    where: pkiFiles(dir).serverCert,
+    read: async () => readServerCert(dir),
+    reissue: (ca, validityDays, now) => renewServerCert(dir, cluster, [plan.controlPlane.ip], ca, validityDays, now),
+  };
 }
 
 export async function labKvstoremesh(plan: LabClusterPlan, run: boolean): Promise<void> {

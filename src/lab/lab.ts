@@ -17,6 +17,7 @@ import { cniBinDir, trellisCommand } from "./repo-paths.js";
 import { Supervisor, type DaemonSpec } from "./supervisor.js";
 import { killPids } from "./netns.js";
 import { applyLoadBalancerRoutes, applyTopology, labKernelState, teardownTopology } from "./topology.js";
+import { PollTimeoutError, pollUntil } from "../util/poll.js";
 
 export interface LabUpOptions {
   readonly clusters: number;
@@ -90,17 +91,10 @@ export function cacheConfigPath(cluster: string): string {
 }
 
 async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new LabError(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-    await new Promise((r) => setTimeout(r, 200));
+  try {
+    return await pollUntil(what, timeoutMs, probe, 200);
+  } catch (e) {
+    throw e instanceof PollTimeoutError ? new LabError(e.message) : e;
   }
 }
 

@@ -9,11 +9,18 @@ export type { Logger };
  */
 let root: Logger | undefined;
 
+const LEVELS: readonly LevelWithSilent[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+/** The level TRELLIS_LOG_LEVEL names; a misspelt one is an error that says what is accepted. */
+export function logLevelFromEnv(value: string | undefined = process.env.TRELLIS_LOG_LEVEL): LevelWithSilent {
+  if (value === undefined || value === "") return "info";
+  const level = value.toLowerCase() as LevelWithSilent;
+  if (!LEVELS.includes(level)) throw new Error(`TRELLIS_LOG_LEVEL=${JSON.stringify(value)} is not a log level; use one of ${LEVELS.join(", ")}`);
+  return level;
+}
+
 export function rootLogger(): Logger {
-  root ??= pino(
-    { level: (process.env.TRELLIS_LOG_LEVEL as LevelWithSilent | undefined) ?? "info", base: { pid: process.pid } },
-    pino.destination(2),
-  );
+  root ??= pino({ level: logLevelFromEnv(), base: { pid: process.pid } }, pino.destination(2));
   return root;
 }
 
@@ -23,4 +30,12 @@ export function subsystemLogger(subsys: string, bindings: Record<string, unknown
 
 export function setLogLevel(level: LevelWithSilent): void {
   rootLogger().level = level;
+}
+
+/**
+ * A daemon's own logger (`daemon: "agent"`); its parts take children with `subsys`, so that a line
+ * names both and no key appears twice in the JSON.
+ */
+export function daemonLogger(daemon: string, bindings: Record<string, unknown> = {}): Logger {
+  return rootLogger().child({ daemon, ...bindings });
 }

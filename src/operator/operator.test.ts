@@ -5,6 +5,7 @@ import { keys } from "../resources/keys.js";
 import { parseManifests } from "../resources/manifest.js";
 import { decodeClusterConfig } from "../state/index.js";
 import { Operator } from "./operator.js";
+import { testClusterSettings } from "../resources/testing/cluster-settings.js";
 
 async function until<T>(f: () => Promise<T | undefined | false>, what: string, timeoutMs = 5000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -68,7 +69,7 @@ test("the operator assigns pod CIDRs, writes cluster-config, and keeps deploymen
 
 test("services get addresses, and backends from the Running pods their selector matches", async (t) => {
   const store = new MemoryStore();
-  await store.put(keys.clusterSettings(), JSON.stringify({ name: "cluster-1", id: 1, maxConnectedClusters: 255, datapathMode: "tunnel", podPool: "100.65.0.0/16", podNodeMaskSize: 24, serviceCIDR: "198.19.1.0/25", loadBalancerPool: "198.19.1.128/25" }));
+  await store.put(keys.clusterSettings(), JSON.stringify(testClusterSettings()));
   const op = new Operator({ store });
   t.after(async () => {
     await op.stop();

@@ -15,6 +15,7 @@ import { ServiceAllocator } from "./service-allocator.js";
 import { encodeClusterConfig, encodeHeartbeat } from "../state/index.js";
 import { clusterConfigKey, HEARTBEAT_KEY, STATE_KINDS, syncCanaryKeyOf } from "../state/keys.js";
 import { encodeSyncCanary } from "../state/sync-canary.js";
+import { CertRenewal, type EtcdServerCertificate } from "./cert-renewal.js";
 import { assignPodCidrs } from "./pod-cidr-allocator.js";
 import { planScale } from "./scheduler.js";
 
@@ -22,6 +23,8 @@ export interface OperatorOptions {
   readonly store: KvStore;
   readonly heartbeatMs?: number;
   readonly logger?: Logger;
+  /** etcd's server certificate, where this deployment lets the operator renew it (the lab's files). */
+  readonly etcdServerCertificate?: (cluster: string) => EtcdServerCertificate | undefined;
 }
 
 /**
@@ -43,6 +46,8 @@ export class Operator {
   private canariesWritten = false;
   /** The cluster's exported global services (cilium/state/services/v1/<cluster>/...), under one lease. */
   private exports: Syncer | undefined;
+  /** Renews the mesh's certificates with tls.auto (cert-renewal.ts). */
+  private certRenewal: CertRenewal | undefined;
 
   constructor(private readonly options: OperatorOptions) {
     this.log = options.logger ?? subsystemLogger("operator");
@@ -91,6 +96,8 @@ export class Operator {
     // Exports a previous operator left behind are adopted, so stale ones get deleted below.
     for (const kv of (await store.list(`cilium/state/services/v1/${name}/`)).kvs) this.exports.upsert(kv.key, kv.value);
     await Promise.all(this.watchers.map((w) => w.waitSynced()));
+    this.certRenewal = new CertRenewal({ store, cluster: name, serverCertificate: this.options.etcdServerCertificate?.(name), logger: this.log.child({ subsys: "cert-renewal" }) });
+    this.certRenewal.start();
     this.log.info({ cluster: name, id }, "operator running");
     this.kick();
   }
@@ -100,6 +107,7 @@ export class Operator {
     if (this.heartbeat) clearInterval(this.heartbeat);
     await Promise.all(this.watchers.map((w) => w.stop()));
     await this.exports?.stop();
+    await this.certRenewal?.stop();
   }
 
   private async beat(): Promise<void> {

@@ -13,7 +13,7 @@ type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
 const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 
 export interface KeyPairPem {
   readonly certPem: string;
@@ -26,9 +26,21 @@ export interface IssueOptions {
   readonly usage: "server" | "client" | "both";
   readonly dnsNames?: readonly string[];
   readonly ipAddresses?: readonly string[];
+  /** Days, fractions allowed (default 365). */
   readonly validityDays?: number;
-  /** For tests of renewal and expiry. */
+  /** When the certificate is issued (default: now); notBefore is set a little earlier, see clockSkewAllowanceMs. */
+  readonly now?: Date;
+  /** An exact start of validity, for tests of renewal and expiry. */
   readonly notBefore?: Date;
+}
+
+/**
+ * How much earlier than its issue time a certificate becomes valid, so that a peer whose clock is
+ * a little behind accepts it at once: a minute, or a tenth of the life of a very short-lived one
+ * (tests issue certificates valid for seconds, and a minute's head start would dwarf that life).
+ */
+export function clockSkewAllowanceMs(validityMs: number): number {
+  return Math.min(60_000, validityMs / 10);
 }
 
 function serial(): string {
@@ -70,7 +82,11 @@ export async function issueCertificate(ca: KeyPairPem, options: IssueOptions): P
   const caCert = new x509.X509Certificate(ca.certPem);
   const caKey = await importKeyPem(ca.keyPem);
   const keys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as CryptoKeyPair;
-  const notBefore = options.notBefore ?? new Date(Date.now() - 60_000); // tolerate small clock skew
+  const validityMs = (options.validityDays ?? 365) * DAY_MS;
+  if (!(validityMs > 0)) throw new RangeError(`a certificate's validity must be a positive number of days (got ${options.validityDays})`);
+  // Valid for validityDays from its issue time, and from a little before (clock skew).
+  const issued = options.notBefore ?? options.now ?? new Date();
+  const notBefore = options.notBefore ?? new Date(issued.getTime() - clockSkewAllowanceMs(validityMs));
   const ekus: string[] = [];
   if (options.usage !== "client") ekus.push(x509.ExtendedKeyUsage.serverAuth);
   if (options.usage !== "server") ekus.push(x509.ExtendedKeyUsage.clientAuth);
@@ -90,7 +106,7 @@ export async function issueCertificate(ca: KeyPairPem, options: IssueOptions): P
     subject: `CN=${options.commonName}`,
     issuer: caCert.subject,
     notBefore,
-    notAfter: new Date(notBefore.getTime() + (options.validityDays ?? 365) * DAY_MS),
+    notAfter: new Date(issued.getTime() + validityMs),
     publicKey: keys.publicKey,
     signingKey: caKey,
     signingAlgorithm: ALG,

@@ -18,6 +18,11 @@ export const clusterSettingsSchema = z.object({
   podNodeMaskSize: z.number().int().min(8).max(30),
   serviceCIDR: cidr,
   loadBalancerPool: cidr,
+  /**
+   * Cilium 1.19's policy-default-local-cluster: a policy selector without a cluster label selects
+   * workloads of this cluster only. Absent means true; agents follow changes without a restart.
+   */
+  policyDefaultLocalCluster: z.boolean().optional(),
 });
 
 export type ClusterSettings = z.infer<typeof clusterSettingsSchema>;

@@ -25,6 +25,14 @@ export const keys = {
   serviceEndpointsAll: () => "trellis/service-endpoints/",
   secret: (ns: string, name: string) => `trellis/secrets/${ns}/${name}`,
   secrets: () => "trellis/secrets/",
+  /**
+   * Network policies as applied (JSON): CiliumNetworkPolicy by namespace, CiliumClusterwideNetworkPolicy
+   * on its own prefix. They stay in their cluster: nothing under trellis/ is exported to the mesh.
+   */
+  policy: (ns: string, name: string) => `trellis/policies/${ns}/${name}`,
+  policies: () => "trellis/policies/",
+  clusterwidePolicy: (name: string) => `trellis/clusterwide-policies/${name}`,
+  clusterwidePolicies: () => "trellis/clusterwide-policies/",
   /** Helm-style values of `trellis install`/`upgrade`, merged. */
   values: () => "trellis/config/values",
   /** What each agent and KVStoreMesh report about themselves (lease-bound), for `clustermesh status`. */

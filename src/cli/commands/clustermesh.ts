@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { connectClusters, disconnectClusters } from "../../clustermesh/setup/connect.js";
 import { disableClusterMesh, enableClusterMesh, meshEndpoints, type MeshHooks } from "../../clustermesh/setup/enable.js";
 import { parseServiceType, readMeshSettings } from "../../clustermesh/setup/mesh-settings.js";
+import { meshCertificates } from "../../clustermesh/setup/mesh-certificates.js";
 import { formatMeshStatus, meshStatusReport, type AgentReport, type MeshStatusReport } from "../../clustermesh/setup/mesh-status.js";
 import type { KvStoreMeshStatus } from "../../clustermesh/status.js";
 import { labClusterOf, labExposeAddresses, labKvstoremesh } from "../../lab/lab-mesh.js";
@@ -23,8 +24,8 @@ export function meshHooks(c: ClusterConnection): MeshHooks {
   const plan = labClusterOf(c.context);
   if (plan) {
     return {
-      exposeAddresses: async (ips) => {
-        await labExposeAddresses(plan, ips);
+      exposeAddresses: async (ips, validityDays) => {
+        await labExposeAddresses(plan, ips, validityDays);
       },
       runKvstoremesh: (run) => labKvstoremesh(plan, run),
     };
@@ -51,7 +52,8 @@ async function gatherStatus(c: ClusterConnection): Promise<MeshStatusReport> {
       return false;
     }
   }).length;
-  return meshStatusReport({ cluster: settings.name, settings: mesh, endpoints, nodes, agents, kvstoremesh, globalServices });
+  const certificates = mesh?.enabled ? await meshCertificates(c.store, settings.name, mesh) : [];
+  return meshStatusReport({ cluster: settings.name, settings: mesh, endpoints, nodes, agents, kvstoremesh, globalServices, certificates });
 }
 
 function boolOption(v: string, name: string): boolean {

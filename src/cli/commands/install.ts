@@ -42,6 +42,7 @@ function report(r: InstallResult, context: string): void {
   console.log(`✓ ${context}: cluster.name=${s.name} cluster.id=${s.id} maxConnectedClusters=${s.maxConnectedClusters} routingMode=${s.datapathMode}`);
   if (r.changes.length) for (const c of r.changes) console.log(`  changed ${c}`);
   else console.log("  cluster identity unchanged");
+  for (const c of r.liveChanges) console.log(`  changed ${c} (the agents apply it without a restart)`);
   if (r.unknown.length) console.log(`  note: values Trellis does not use (kept): ${r.unknown.join(", ")}`);
 }
 

@@ -4,24 +4,29 @@ import { basename } from "node:path";
 import type { Command } from "commander";
 import type { Deployment } from "../../resources/deployment.js";
 import { keys } from "../../resources/keys.js";
-import { parseManifests, type Manifest } from "../../resources/manifest.js";
-import { kindLabel, objectKey } from "../../resources/object-keys.js";
+import { CCNP_KIND } from "../../policy/index.js";
 import { makeSecret, parseSecret, type Secret } from "../../resources/secret.js";
 import { servicePorts, type Service, type ServiceStatus } from "../../resources/service.js";
 import type { PodSpec, PodStatus } from "../../resources/pod.js";
 import { formatAge } from "../age.js";
+import { POLICY_RESOURCE_NAMES, describeMissing, parseApplyFile, parseDeleteFile, policyObject, type FileObject } from "../apply-documents.js";
 import { withCluster, type ClusterConnection } from "../cluster-connection.js";
 import { formatTable, parseOutputFormat, printStructured } from "../output.js";
 import { UserError } from "../user-error.js";
 
-function readManifestFile(file: string): Manifest[] {
+function readManifestFile(file: string, parse: (text: string, source: string) => FileObject[]): FileObject[] {
   let text: string;
   try {
     text = file === "-" ? readFileSync(0, "utf8") : readFileSync(file, "utf8");
   } catch (e) {
     throw new UserError(`cannot read ${file}: ${(e as Error).message}`);
   }
-  return parseManifests(text, file);
+  return parse(text, file);
+}
+
+interface StoredPolicyDocument {
+  metadata: { name: string; namespace?: string; creationTimestamp?: string };
+  kind: string;
 }
 
 async function listJson<T>(c: ClusterConnection, prefix: string): Promise<T[]> {
@@ -106,22 +111,28 @@ export function registerWorkloadCommands(program: Command): void {
   const applyLike = (verb: "apply" | "create") =>
     program
       .command(verb)
-      .description(verb === "apply" ? "Create or update objects from a file (Deployment, Service, Secret)" : "Create objects from a file; fails if one exists")
+      .description(
+        verb === "apply"
+          ? "Create or update objects from a file (Deployment, Service, Secret, CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy)"
+          : "Create objects from a file; fails if one exists",
+      )
       .option("-f, --filename <file>", "manifest file, or - for standard input")
       .option("--context <name>", "the cluster's context")
       .action(async (o: { filename?: string; context?: string }) => {
         if (!o.filename) throw new UserError(`${verb} needs -f FILE (or -f - for standard input)`);
-        const manifests = readManifestFile(o.filename);
+        const objects = readManifestFile(o.filename, parseApplyFile);
         await withCluster(o.context, async (c) => {
           await c.settings();
-          for (const m of manifests) {
-            const key = objectKey(m);
-            const label = `${kindLabel(m)}/${m.object.metadata.name}`;
+          for (const m of objects) {
+            const key = m.key;
+            const label = `${m.kind}/${m.name}`;
             const before = await c.store.get(key);
             // kubectl's creationTimestamp: set once, kept across later applies (and by "unchanged").
             const prev = before ? (JSON.parse(before.value.toString()) as { metadata?: { creationTimestamp?: string } }) : undefined;
             const value = JSON.stringify({ ...m.object, metadata: { ...m.object.metadata, creationTimestamp: prev?.metadata?.creationTimestamp ?? new Date().toISOString() } });
-            if (verb === "create" && before) throw new UserError(`${kindLabel(m)} "${m.object.metadata.name}" already exists in namespace ${m.object.metadata.namespace}; use "trellis apply -f" to change it`);
+            if (verb === "create" && before) {
+              throw new UserError(`${m.kind} "${m.name}" already exists${m.namespace === undefined ? "" : ` in namespace ${m.namespace}`}; use "trellis apply -f" to change it`);
+            }
             if (before?.value.toString() === value) console.log(`${label} unchanged`);
             else {
               await c.store.put(key, value);
@@ -164,16 +175,29 @@ export function registerWorkloadCommands(program: Command): void {
 
   program
     .command("delete")
-    .description("Delete the objects named in a file")
-    .requiredOption("-f, --filename <file>", "manifest file, or - for standard input")
+    .description("Delete the objects named in a file, or a policy by name (delete cnp NAME)")
+    .argument("[kind]", "cnp or ccnp (with a name instead of -f)")
+    .argument("[name]", "the policy's name")
+    .option("-f, --filename <file>", "manifest file, or - for standard input")
+    .option("-n, --namespace <ns>", "namespace of a cnp named on the command line", "default")
     .option("--context <name>", "the cluster's context")
-    .action(async (o: { filename: string; context?: string }) => {
-      const manifests = readManifestFile(o.filename);
+    .action(async (kind: string | undefined, name: string | undefined, o: { filename?: string; namespace: string; context?: string }) => {
+      let objects: FileObject[];
+      if (o.filename !== undefined) {
+        if (kind !== undefined) throw new UserError(`give either -f FILE or KIND NAME, not both (got -f ${o.filename} and ${kind})`);
+        objects = readManifestFile(o.filename, parseDeleteFile);
+      } else {
+        const policyKind = kind === undefined ? undefined : POLICY_RESOURCE_NAMES[kind.toLowerCase()];
+        if (policyKind === undefined || name === undefined) {
+          throw new UserError(`delete needs -f FILE, or cnp NAME [-n NAMESPACE], or ccnp NAME${kind !== undefined && policyKind === undefined ? ` (got "${kind}")` : ""}`);
+        }
+        objects = [policyObject(policyKind, name, policyKind === CCNP_KIND ? undefined : o.namespace, { metadata: {} })];
+      }
       await withCluster(o.context, async (c) => {
-        for (const m of manifests) {
-          const n = await c.store.delete(objectKey(m));
-          if (n === 0) throw new UserError(`${kindLabel(m)} "${m.object.metadata.name}" not found in namespace ${m.object.metadata.namespace}`);
-          console.log(`${kindLabel(m)} "${m.object.metadata.name}" deleted`);
+        for (const m of objects) {
+          const n = await c.store.delete(m.key);
+          if (n === 0) throw new UserError(describeMissing(m));
+          console.log(`${m.kind} "${m.name}" deleted`);
         }
       });
     });
@@ -202,8 +226,8 @@ export function registerWorkloadCommands(program: Command): void {
 
   program
     .command("get")
-    .description("List pods, deployments, nodes, services or secrets")
-    .argument("<resource>", "pods | deployments | nodes | services (svc) | secrets")
+    .description("List pods, deployments, nodes, services, secrets or network policies")
+    .argument("<resource>", "pods | deployments | nodes | services (svc) | secrets | cnp | ccnp")
     .argument("[name]", "only this object")
     .option("-o, --output <format>", "wide, json or yaml")
     .option("-n, --namespace <ns>", "namespace (default: all; kube-system for secrets)")
@@ -271,8 +295,24 @@ export function registerWorkloadCommands(program: Command): void {
             process.stdout.write(formatTable(["NAME", "STATUS", "AGE", ...(format === "wide" ? ["INTERNAL-IP", "POD-CIDR"] : [])], rows.map((r) => [r.name, r.status, formatAge(r.registeredAt), ...(format === "wide" ? [r.internalIP, r.podCIDR ?? "<none>"] : [])])));
             return;
           }
+          case "cnp":
+          case "ciliumnetworkpolicy":
+          case "ciliumnetworkpolicies":
+          case "ccnp":
+          case "ciliumclusterwidenetworkpolicy":
+          case "ciliumclusterwidenetworkpolicies": {
+            const clusterwide = POLICY_RESOURCE_NAMES[resource] === CCNP_KIND;
+            const all = (await listJson<StoredPolicyDocument>(c, clusterwide ? keys.clusterwidePolicies() : keys.policies())).filter(
+              (p) => (clusterwide || !o.namespace || p.metadata.namespace === o.namespace) && (!name || p.metadata.name === name),
+            );
+            if (name && all.length === 0) throw new UserError(describeMissing(policyObject(POLICY_RESOURCE_NAMES[resource]!, name, clusterwide ? undefined : (o.namespace ?? "default"), { metadata: {} })));
+            if (printStructured(name ? all[0] : { apiVersion: "v1", kind: "List", items: all }, format)) return;
+            const head = clusterwide ? ["NAME", "AGE"] : ["NAMESPACE", "NAME", "AGE"];
+            process.stdout.write(formatTable(head, all.map((p) => [...(clusterwide ? [] : [p.metadata.namespace ?? "default"]), p.metadata.name, formatAge(p.metadata.creationTimestamp)])));
+            return;
+          }
           default:
-            throw new UserError(`unknown resource "${resource}": use pods, deployments, nodes, services or secrets`);
+            throw new UserError(`unknown resource "${resource}": use pods, deployments, nodes, services, secrets, cnp or ccnp`);
         }
       });
     });

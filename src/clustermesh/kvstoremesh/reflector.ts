@@ -31,6 +31,8 @@ interface Session {
   readonly seen: PerKind<Set<string>>;
   readonly listed: PerKind<boolean>;
   readonly watchers: RecordWatcher<Buffer>[];
+  /** performance.now() when the session started. */
+  readonly startedAt: number;
 }
 
 /**
@@ -48,6 +50,7 @@ export class Reflector {
   private readonly backoff: Backoff;
   private readonly connection: PeerConnection;
   private readonly rejected = new RejectionCounter();
+  private readonly syncSeconds: Partial<PerKind<number>> = {};
   private writer: CacheWriter | undefined;
   private session: Session | undefined;
   private stale = false;
@@ -109,9 +112,11 @@ export class Reflector {
       synced,
       counts: perKind((k) => writer?.count(k) ?? 0),
       reconnections: c.reconnections,
+      failures: c.failures,
       ...(c.lastFailure ? { lastFailure: c.lastFailure.toISOString() } : {}),
       ...(c.lastError !== undefined ? { lastError: c.lastError } : {}),
       rejected: this.rejected.snapshot(),
+      syncSeconds: { ...this.syncSeconds },
       mode: "direct",
       ...(c.notUsedReason !== undefined ? { notUsedReason: c.notUsedReason } : {}),
     };
@@ -152,7 +157,7 @@ export class Reflector {
     this.drained = false;
     writer.writeConfig(start.config);
     const cached = start.config.capabilities.cached;
-    const session: Session = { seen: perKind(() => new Set()), listed: perKind(() => false), watchers: [] };
+    const session: Session = { seen: perKind(() => new Set()), listed: perKind(() => false), watchers: [], startedAt: performance.now() };
     this.session = session;
     const ctx: DecodeContext = { cluster: start.peer };
     const onError = (error: Error) => {
@@ -195,7 +200,11 @@ export class Reflector {
       for (const key of writer.keys(kind)) if (!session.seen[kind].has(key)) writer.delete(kind, key);
       session.listed[kind] = true;
       if (MESH_KINDS.every((k) => session.listed[k])) this.stale = false;
-      void writer.listingComplete(kind).then(() => this.notify());
+      void writer.listingComplete(kind).then(() => {
+        // Synced means written to the local etcd: the time counts until the cache has it all.
+        if (this.session === session && writer.synced(kind)) this.syncSeconds[kind] = (performance.now() - session.startedAt) / 1000;
+        this.notify();
+      });
       this.notify();
       return;
     }

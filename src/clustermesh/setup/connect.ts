@@ -3,12 +3,12 @@ import type { KvStore } from "../../kvstore/kvstore.js";
 import { readClusterCa } from "../../install/cluster-ca.js";
 import { parseClusterSettings, type ClusterSettings } from "../../resources/cluster-settings.js";
 import { keys } from "../../resources/keys.js";
-import { SECRETS, secretBytes, type Secret } from "../../resources/secret.js";
 import { cidrsOverlap, parseCidr } from "../../util/ipv4.js";
-import { addMeshPeer, removeMeshPeer } from "../mesh-secret.js";
-import type { PeerConfig } from "../peer-config.js";
+import { isIssuedBy } from "../../pki/certificates.js";
+import { addMeshPeer, isOwnCertPeer, removeMeshPeer, type MeshPeer } from "../mesh-secret.js";
 import { MeshSetupError, meshEndpoints } from "./enable.js";
 import { readMeshSettings } from "./mesh-settings.js";
+import { readRemoteCert } from "./remote-cert.js";
 
 /** One side of a connection: its store and the control plane address (etcd's own). */
 export interface MeshSide {
@@ -46,33 +46,36 @@ export function connectProblems(a: ClusterSettings, b: ClusterSettings): string[
   return out;
 }
 
-/** How `from` reaches `to`: to's exposed endpoints, to's CA, and to's `remote` certificate. */
-async function peerConfigFor(to: MeshSide, toSettings: ClusterSettings): Promise<PeerConfig> {
+/**
+ * How `from` reaches `to`. When both share one CA, `from` logs in with its own `remote`
+ * certificate, so that its renewal reaches every connection with no further step. Otherwise `from`
+ * gets `to`'s CA and a copy of `to`'s `remote` certificate: when `to` renews it, the copy stays
+ * behind until the clusters are connected again (docs/clustermesh.md).
+ */
+async function peerEntryFor(from: MeshSide, to: MeshSide, toSettings: ClusterSettings): Promise<MeshPeer> {
   const mesh = await readMeshSettings(to.store);
   if (!mesh?.enabled) throw new MeshSetupError(`cluster mesh is not enabled in context "${to.context}": run "trellis clustermesh enable --context ${to.context}" first`);
   const endpoints = await meshEndpoints(to.store, mesh, to.controlPlaneIp);
   if (!endpoints) throw new MeshSetupError(`the mesh address of "${to.context}" is not assigned yet: wait with "trellis clustermesh status --context ${to.context} --wait"`);
   const ca = await readClusterCa(to.store);
-  const remoteKv = await to.store.get(keys.secret(SECRETS.namespace, SECRETS.remoteCert));
-  if (!ca || !remoteKv) throw new MeshSetupError(`context "${to.context}" lacks its CA or remote certificate: run "trellis clustermesh enable --context ${to.context}" again`);
-  const remote = JSON.parse(remoteKv.value.toString()) as Secret;
-  return {
-    name: toSettings.name,
-    endpoints,
-    tls: { ca: ca.certPem, cert: secretBytes(remote, "tls.crt")!.toString(), key: secretBytes(remote, "tls.key")!.toString() },
-  };
+  const remote = await readRemoteCert(to.store);
+  if (!ca || !remote) throw new MeshSetupError(`context "${to.context}" lacks its CA or remote certificate: run "trellis clustermesh enable --context ${to.context}" again`);
+  const fromCa = await readClusterCa(from.store);
+  const own = await readRemoteCert(from.store);
+  if (fromCa?.certPem.trim() === ca.certPem.trim() && own && isIssuedBy(own.certPem, ca.certPem)) return { name: toSettings.name, endpoints, ownCert: true };
+  return { name: toSettings.name, endpoints, tls: { ca: ca.certPem, cert: remote.certPem, key: remote.keyPem } };
 }
 
-/** `clustermesh connect`: both directions at once, after every check passed. */
-export async function connectClusters(a: MeshSide, b: MeshSide): Promise<{ a: ClusterSettings; b: ClusterSettings }> {
+/** `clustermesh connect`: both directions at once, after every check passed. `sharedCa`: each side uses its own certificate. */
+export async function connectClusters(a: MeshSide, b: MeshSide): Promise<{ a: ClusterSettings; b: ClusterSettings; sharedCa: boolean }> {
   const [sa, sb] = [await settingsOf(a), await settingsOf(b)];
   const problems = connectProblems(sa, sb);
   if (problems.length) throw new MeshSetupError(`cannot connect ${sa.name} and ${sb.name}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
-  const toB = await peerConfigFor(b, sb);
-  const toA = await peerConfigFor(a, sa);
+  const toB = await peerEntryFor(a, b, sb);
+  const toA = await peerEntryFor(b, a, sa);
   await addMeshPeer(a.store, toB);
   await addMeshPeer(b.store, toA);
-  return { a: sa, b: sb };
+  return { a: sa, b: sb, sharedCa: isOwnCertPeer(toB) && isOwnCertPeer(toA) };
 }
 
 /** `clustermesh disconnect`: both directions; the peers withdraw each other's state. */

@@ -1,18 +1,20 @@
 import type { KvStore } from "../../kvstore/kvstore.js";
 import { readClusterCa } from "../../install/cluster-ca.js";
-import { describeCertificate, isIssuedBy, issueCertificate, needsRenewal } from "../../pki/certificates.js";
+import { storedTlsAuto, type TlsAuto } from "../../install/tls-auto.js";
+import { describeCertificate } from "../../pki/certificates.js";
 import { parseClusterSettings } from "../../resources/cluster-settings.js";
 import { keys } from "../../resources/keys.js";
-import { makeSecret, SECRETS, secretBytes, type Secret } from "../../resources/secret.js";
+import { SECRETS } from "../../resources/secret.js";
 import type { ServiceEndpoints } from "../../resources/service-endpoints.js";
 import type { ServiceStatus } from "../../resources/service.js";
 import { disableMeshAccess, enableMeshAccess, type MeshAccessTarget } from "../access/index.js";
-import { MESH_SERVICE, readMeshSettings, writeMeshSettings, type MeshServiceType, type MeshSettings } from "./mesh-settings.js";
+import { certValidityDaysOf, MESH_SERVICE, readMeshSettings, writeMeshSettings, type MeshServiceType, type MeshSettings } from "./mesh-settings.js";
+import { ensureRemoteCert } from "./remote-cert.js";
 
 /** What a deployment of Trellis does where the lab would roll out pods (hooks the CLI provides). */
 export interface MeshHooks {
-  /** etcd's server certificate must name these addresses (the exposed ones). */
-  exposeAddresses(ips: readonly string[]): Promise<void>;
+  /** etcd's server certificate must name these addresses (the exposed ones); one issued for them lives `validityDays`. */
+  exposeAddresses(ips: readonly string[], validityDays?: number): Promise<void>;
   /** Start or stop KVStoreMesh. */
   runKvstoremesh(run: boolean): Promise<void>;
 }
@@ -25,7 +27,8 @@ export interface EnableOptions {
   /** The root client's store, for etcd users and roles. */
   readonly access: MeshAccessTarget;
   readonly hooks: MeshHooks;
-  readonly tlsAutoMethod?: string;
+  /** tls.auto from the values being applied; default: the values stored by install/upgrade, else the current settings. */
+  readonly tlsAuto?: TlsAuto;
   readonly cacheTtlSeconds?: number;
   readonly progress?: (line: string) => void;
   /** How long to wait for the load-balancer IP (default 30 s). */
@@ -55,20 +58,6 @@ function hostOf(endpoint: string): string {
   return new URL(endpoint).hostname;
 }
 
-/** The `remote` client certificate peers log in with; issued again when missing, from another CA, or due for renewal. */
-async function ensureRemoteCert(store: KvStore, ca: { certPem: string; keyPem: string }): Promise<boolean> {
-  const key = keys.secret(SECRETS.namespace, SECRETS.remoteCert);
-  const kv = await store.get(key);
-  if (kv) {
-    const s = JSON.parse(kv.value.toString()) as Secret;
-    const crt = secretBytes(s, "tls.crt")?.toString();
-    if (crt && isIssuedBy(crt, ca.certPem) && !needsRenewal(crt)) return false;
-  }
-  const remote = await issueCertificate(ca, { commonName: "remote", usage: "client", validityDays: 365 });
-  await store.put(key, JSON.stringify(makeSecret(SECRETS.namespace, SECRETS.remoteCert, { "tls.crt": remote.certPem, "tls.key": remote.keyPem, "ca.crt": ca.certPem }, "kubernetes.io/tls")));
-  return true;
-}
-
 /**
  * `clustermesh enable`: the cluster's etcd becomes the mesh endpoint. Exposes it as the
  * clustermesh-apiserver service, issues the `remote` certificate from the cluster CA, adds the
@@ -96,13 +85,16 @@ export async function enableClusterMesh(store: KvStore, o: EnableOptions): Promi
   say(`✓ Service "${MESH_SERVICE.name}" of type "${o.serviceType}" created`);
 
   const previous = await readMeshSettings(store);
+  // tls.auto from the values being applied, else from those install/upgrade stored, else as it was.
+  const auto = o.tlsAuto ?? (await storedTlsAuto(store)) ?? { method: previous?.tlsAutoMethod, certValidityDays: previous?.certValidityDays };
   const settings: MeshSettings = {
     enabled: true,
     serviceType: o.serviceType,
     kvstoremesh: o.kvstoremesh,
     port: MESH_SERVICE.port,
     cacheTtlSeconds: o.cacheTtlSeconds ?? previous?.cacheTtlSeconds ?? 0,
-    tlsAutoMethod: o.tlsAutoMethod ?? previous?.tlsAutoMethod,
+    ...(auto.method !== undefined ? { tlsAutoMethod: auto.method } : {}),
+    ...(auto.certValidityDays !== undefined ? { certValidityDays: auto.certValidityDays } : {}),
   };
 
   // The exposed addresses go into etcd's certificate; a load-balancer IP may take a moment.
@@ -113,11 +105,20 @@ export async function enableClusterMesh(store: KvStore, o: EnableOptions): Promi
     eps = await meshEndpoints(store, settings, o.controlPlaneIp);
   }
   if (eps) {
-    await o.hooks.exposeAddresses(eps.map(hostOf));
+    await o.hooks.exposeAddresses(eps.map(hostOf), certValidityDaysOf(settings));
     say(`✓ Cluster access information is available: ${eps.join(", ")}`);
   } else say(`⌛ the ${o.serviceType} address is not assigned yet; "trellis clustermesh status --wait" waits for it`);
 
-  if (await ensureRemoteCert(store, ca)) say(`✓ Certificate for user "remote" issued by ${describeCertificate(ca.certPem).subjectCommonName} (secret ${SECRETS.remoteCert})`);
+  const remote = await ensureRemoteCert(store, ca, { validityDays: certValidityDaysOf(settings) });
+  if (remote.decision.renew) {
+    const until = describeCertificate(remote.certPem).notAfter.toISOString();
+    say(`✓ Certificate for user "remote" issued by ${describeCertificate(ca.certPem).subjectCommonName}, valid until ${until} (secret ${SECRETS.remoteCert})`);
+  }
+  say(
+    settings.tlsAutoMethod
+      ? `✓ Certificates are renewed before they expire (tls.auto.method=${settings.tlsAutoMethod}, validity ${certValidityDaysOf(settings)} days)`
+      : `ℹ Certificates are not renewed automatically: set clustermesh.apiserver.tls.auto.method (trellis upgrade --set clustermesh.apiserver.tls.auto.method=cronJob) or run "trellis clustermesh enable" again before they expire`,
+  );
   const access = await enableMeshAccess(o.access, cluster.name);
   say(`✓ etcd users and roles for the mesh in place (${access.changes.length} change(s)), authentication on`);
 

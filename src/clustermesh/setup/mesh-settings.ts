@@ -1,3 +1,4 @@
+import { DEFAULT_CERT_VALIDITY_DAYS } from "../../install/tls-auto.js";
 import type { KvStore } from "../../kvstore/kvstore.js";
 import { keys } from "../../resources/keys.js";
 
@@ -12,11 +13,21 @@ export interface MeshSettings {
   readonly port: number;
   /** Seconds after which a disconnected peer's state is dropped; 0 keeps it (Cilium's cacheTTL, off by default). */
   readonly cacheTtlSeconds: number;
-  /** tls.auto.method ("cronJob", "helm", ...): certificates are renewed before they expire. */
+  /**
+   * clustermesh.apiserver.tls.auto.method ("helm", "cronJob" or "certmanager"): the operator renews
+   * the mesh's certificates before they expire. Absent: nothing is renewed automatically.
+   */
   readonly tlsAutoMethod?: string;
+  /** clustermesh.apiserver.tls.auto.certValidityDuration: the life of certificates issued for the mesh, in days (default 1095). */
+  readonly certValidityDays?: number;
 }
 
 export const MESH_SERVICE = { namespace: "kube-system", name: "clustermesh-apiserver", nodePort: 32379, port: 2379 } as const;
+
+/** How long certificates issued for the mesh live, in days. */
+export function certValidityDaysOf(s: Pick<MeshSettings, "certValidityDays"> | undefined): number {
+  return s?.certValidityDays ?? DEFAULT_CERT_VALIDITY_DAYS;
+}
 
 export async function readMeshSettings(store: KvStore): Promise<MeshSettings | undefined> {
   const kv = await store.get(keys.clustermesh());

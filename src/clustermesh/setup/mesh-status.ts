@@ -1,4 +1,5 @@
 import type { ClusterMeshStatus, KvStoreMeshStatus } from "../status.js";
+import type { MeshCertificate } from "./mesh-certificates.js";
 import type { MeshSettings } from "./mesh-settings.js";
 
 /** What one agent published about itself (trellis/status/agents/<node>). */
@@ -19,6 +20,8 @@ export interface MeshStatusInput {
   readonly agents: readonly AgentReport[];
   readonly kvstoremesh?: { status: KvStoreMeshStatus; updatedAt: string };
   readonly globalServices: number;
+  /** The client certificates the mesh depends on (meshCertificates). */
+  readonly certificates?: readonly MeshCertificate[];
   readonly now?: number;
 }
 
@@ -41,6 +44,7 @@ export interface MeshStatusReport {
   readonly kvstoremeshReplicas?: { readonly total: number; readonly connectedToAll: number; readonly min: number; readonly avg: number; readonly max: number };
   readonly connections: readonly PeerConnections[];
   readonly globalServices: number;
+  readonly certificates: readonly MeshCertificate[];
   /** Empty when everything is ready; otherwise what `--wait` is still waiting for. */
   readonly waitingFor: readonly string[];
 }
@@ -110,6 +114,7 @@ export function meshStatusReport(i: MeshStatusInput): MeshStatusReport {
     kvstoremeshReplicas: kvsm ? { total: 1, connectedToAll: km && km.ready === km.total ? 1 : 0, ...stats(km ? [km.ready] : [0]) } : undefined,
     connections,
     globalServices: i.globalServices,
+    certificates: i.certificates ?? [],
     waitingFor: [...new Set(waiting)],
   };
 }
@@ -126,6 +131,11 @@ export function formatMeshStatus(r: MeshStatusReport): string {
     for (const e of r.endpoints) out.push(`  - ${e.replace(/^https:\/\//, "")}`);
   } else out.push("⌛ Cluster access information is not available yet (address pending)");
   out.push(r.kvstoremesh ? "ℹ️  KVStoreMesh is enabled" : "ℹ️  KVStoreMesh is disabled");
+  for (const c of r.certificates) {
+    const what = c.name === "remote" ? `Certificate of user "remote" valid until ${c.notAfter}` : `Certificate for ${c.name} (a copy of its remote certificate) valid until ${c.notAfter}`;
+    out.push(`${c.attention ? "⚠️ " : "🔐"} ${what}${c.renewedHere ? ", renewed automatically" : ""}`);
+    if (c.attention) out.push(`    ${c.attention}`);
+  }
   out.push("");
   const n = r.nodes;
   const fmt = (s: { min: number; avg: number; max: number }) => `[min:${s.min} / avg:${s.avg.toFixed(1)} / max:${s.max}]`;

@@ -1,7 +1,8 @@
 import { subsystemLogger, type Logger } from "../../log/logger.js";
 import { formatReport, reportChanged } from "../report.js";
-import type { Datapath, DesiredNodeState, ReconcileReport, TeardownReport } from "../types.js";
+import type { Datapath, DesiredNodeState, NodePolicyState, PolicyReconcileReport, ReconcileReport, TeardownReport } from "../types.js";
 import { KernelTools } from "./commands.js";
+import { DEFAULT_POLICY_RESYNC_MS, PolicyTable } from "./nftables/policy-table.js";
 import { ServiceTable } from "./nftables/service-table.js";
 import { reconcileNode, teardownNode } from "./reconciler.js";
 
@@ -19,13 +20,20 @@ export interface LinuxDatapathOptions {
    * nothing but a person with nft changes the table.
    */
   readonly serviceResyncMs?: number;
+  /**
+   * How often the policy table is rebuilt whole (undoing edits made behind the agent's back);
+   * between rebuilds, reconcilePolicy sends only the difference from what it applied. Default 5
+   * minutes: a rebuild with 100,000 ipcache entries takes about a second.
+   */
+  readonly policyResyncMs?: number;
 }
 
 export const DEFAULT_SERVICE_RESYNC_MS = 5 * 60_000;
 
 /**
  * The Linux datapath: routes, VXLAN device, FDB and neighbour entries through iproute2, and
- * service load-balancing through nftables (`table ip trellis_lb`). The iproute2 stage keeps no
+ * service load-balancing through nftables (`table ip trellis_lb`), network policy in its own
+ * nftables table (`table ip trellis_policy`, see reconcilePolicy). The iproute2 stage keeps no
  * memory of what it did: each reconcile reads the kernel. The service stage reads its table on
  * the first reconcile and on a periodic resync, and otherwise sends only the difference from
  * what it applied (nftables/service-table.ts). Either way a new instance (an agent restart) picks
@@ -34,6 +42,7 @@ export const DEFAULT_SERVICE_RESYNC_MS = 5 * 60_000;
 export class LinuxDatapath implements Datapath {
   private readonly tools: KernelTools;
   private readonly services: ServiceTable;
+  private readonly policy: PolicyTable;
   private readonly log: Logger;
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -41,6 +50,7 @@ export class LinuxDatapath implements Datapath {
     this.tools = new KernelTools(options.netns);
     this.services = new ServiceTable(this.tools, options.serviceResyncMs ?? DEFAULT_SERVICE_RESYNC_MS);
     this.log = options.logger ?? subsystemLogger("datapath", options.netns ? { netns: options.netns } : {});
+    this.policy = new PolicyTable(this.tools, { resyncMs: options.policyResyncMs ?? DEFAULT_POLICY_RESYNC_MS, logger: this.log });
   }
 
   reconcile(desired: DesiredNodeState): Promise<ReconcileReport> {
@@ -54,9 +64,25 @@ export class LinuxDatapath implements Datapath {
     });
   }
 
+  /** Policy lives in its own table (`ip trellis_policy`, nftables/policy-layout.ts), apart from reconcile()'s state. */
+  reconcilePolicy(desired: NodePolicyState): Promise<PolicyReconcileReport> {
+    return this.serialize(async () => {
+      const report = await this.policy.reconcile(desired);
+      const fields = { ipcache: report.ipcache, endpoints: report.endpoints, rebuilt: report.rebuilt, durationMs: Math.round(report.durationMs) };
+      const { ipcache: c, endpoints: e } = report;
+      const summary = `ipcache +${c.added} ~${c.updated} -${c.removed}, endpoints +${e.added} ~${e.updated} -${e.removed} =${e.kept}${report.rebuilt ? " (table rebuilt)" : ""}`;
+      if (report.problems.length) this.log.warn({ ...fields, problems: report.problems.map((p) => p.message) }, `policy reconciled with problems: ${summary}`);
+      else if (c.added + c.updated + c.removed + e.added + e.updated + e.removed > 0 || report.rebuilt) this.log.info(fields, `policy reconciled: ${summary}`);
+      else this.log.debug(fields, `policy unchanged: ${summary}`);
+      return report;
+    });
+  }
+
   teardown(): Promise<TeardownReport> {
     return this.serialize(async () => {
       const report = await teardownNode(this.tools, this.services);
+      // Not in the report's objects: the policy table is one thing the datapath owns, not a kind of object.
+      await this.policy.teardown();
       this.log.info({ removed: report.removed.length }, `datapath torn down: removed ${report.removed.length} objects`);
       return report;
     });

@@ -26,11 +26,11 @@ function alive(pid: number): boolean {
 }
 
 /** Deletes test namespaces whose creating process is gone; those of running tests stay. */
-export async function removeLeftoverNamespaces(): Promise<string[]> {
+export async function removeLeftoverNamespaces(prefix = TEST_NETNS_PREFIX): Promise<string[]> {
   const removed: string[] = [];
   for (const name of await listNamespaces()) {
-    if (!name.startsWith(TEST_NETNS_PREFIX)) continue;
-    const pid = Number(name.slice(TEST_NETNS_PREFIX.length).split("-")[0]);
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length).split("-")[0]);
     if (!Number.isInteger(pid) || pid <= 0 || alive(pid)) continue;
     await run("ip", ["netns", "del", name], { allowFailure: true });
     removed.push(name);
@@ -43,10 +43,11 @@ export class NetnsFixture {
 
   private constructor(readonly prefix: string) {}
 
-  static async create(): Promise<NetnsFixture> {
-    await removeLeftoverNamespaces();
+  /** `prefix` (ending in "-") lets a suite keep its namespaces apart from the others', e.g. "trtest-pol-". */
+  static async create(prefix = TEST_NETNS_PREFIX): Promise<NetnsFixture> {
+    await removeLeftoverNamespaces(prefix);
     fixtures += 1;
-    return new NetnsFixture(`${TEST_NETNS_PREFIX}${process.pid}-${fixtures}`);
+    return new NetnsFixture(`${prefix}${process.pid}-${fixtures}`);
   }
 
   /** A new namespace with `lo` up. */
