@@ -155,10 +155,10 @@ export async function runDemo(options: { keep: boolean }): Promise<void> {
     n.run(["health", "status", "--context", "cluster-1"]);
 
     n.step("Validate the mesh: the connectivity test in multi-cluster mode (seed 003)");
-    n.say("It deploys its own client and echo pods into namespace trellis-test of both clusters, probes pods, services and nodes, and removes them again.");
+    n.say("It deploys its own client and echo pods into namespace trellis-test of both clusters, probes pods, services and nodes, applies allow and deny policies across the clusters around its policy tests, and removes it all again.");
     n.run(["connectivity", "test", "--context", "cluster-1", "--multi-cluster", "cluster-2"]);
 
-    n.say("\nStill to come in Trellis (see README status): metrics, policy enforcement.");
+    n.say("\nMore to try: docs/policy.md (network policy across clusters), docs/observability.md (metrics), docs/troubleshooting.md (sysdump).");
   } finally {
     rmSync(dir, { recursive: true, force: true });
     if (!options.keep) {
