@@ -45,6 +45,22 @@ function meshFor(t: TestContext, remotes: FakeRemotes, options: Partial<ClusterM
 const peer = (name: string, endpoint: string): PeerConfig => ({ name, endpoints: [endpoint] });
 
 describe("ClusterMesh", () => {
+  test("reading KVStoreMesh's cache, a changed peer entry (a renewed certificate) restarts nothing", async (t) => {
+    const remotes = new FakeRemotes();
+    await remotes.add("http://cache:2379", { name: "cluster-2", id: 2 });
+    let connects = 0;
+    const { mesh } = meshFor(t, remotes, { mode: "cache", connect: () => (connects++, remotes.connect(peer("cluster-2", "http://cache:2379"))) });
+    await mesh.setPeers([peer("cluster-2", "http://198.19.2.129:2379")]);
+    await waitFor("the cache to be opened", () => connects === 1);
+    const reader = mesh.cluster("cluster-2");
+    // The peer's entry changes (its certificate was renewed, or its address moved).
+    await mesh.setPeers([peer("cluster-2", "http://198.19.2.130:2379")]);
+    await new Promise((r) => setTimeout(r, 200)); // a restart would reconnect within this (backoff starts at 50 ms)
+    assert.equal(connects, 1, "the cache is local: the peer's entry is not used to read it");
+    assert.equal(mesh.cluster("cluster-2"), reader, "the same reader");
+    assert.equal(reader!.status().reconnections, 0);
+  });
+
   test("adds and removes remote clusters live, reconnects only the one whose config changed, and fans records in with the cluster's name", async (t) => {
     const remotes = new FakeRemotes();
     await remotes.add("http://c2:2379", { name: "cluster-2", id: 2 });

@@ -27,7 +27,10 @@ export interface ClusterMeshOptions {
   readonly handlers?: ClusterMeshHandlers;
   /** Close each store from `connect` when its connection ends (default true); false when it returns one shared store. */
   readonly closeStores?: boolean;
-  /** What a remote cluster's status mode says until its config has been read. */
+  /**
+   * What a remote cluster's status mode says until its config has been read. In "cache" mode the
+   * peers' entries are not used to connect (the cache is local), so changing one restarts nothing.
+   */
   readonly mode?: "direct" | "cache";
   readonly backoff?: BackoffOptions;
   readonly cacheTtlSeconds?: number;
@@ -56,6 +59,7 @@ export class ClusterMesh {
     this.peers = new PeerWorkers<RemoteCluster>({
       local: options.local,
       logger: this.log,
+      restartOnChange: options.mode !== "cache",
       create: (peer, checkConfig) =>
         new RemoteCluster({
           name: peer.name,

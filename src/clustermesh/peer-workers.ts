@@ -19,6 +19,12 @@ export interface PeerWorkersOptions<W extends PeerWorker> {
   readonly create: (peer: PeerConfig, checkConfig: ConfigCheck) => W;
   /** The peer left the configuration. */
   readonly remove: (name: string, worker: W) => Promise<void>;
+  /**
+   * Whether a changed entry (endpoints, TLS material) restarts the peer's worker (default true).
+   * False where workers never use the entry: agents reading KVStoreMesh's cache in the local etcd,
+   * for which a renewed certificate of the peer is no reason to re-read anything.
+   */
+  readonly restartOnChange?: boolean;
   readonly logger: Logger;
 }
 
@@ -99,6 +105,10 @@ export class PeerWorkers<W extends PeerWorker> {
         worker.start();
       } else if (!samePeerConfig(entry.config, peer)) {
         entry.config = peer;
+        if (this.options.restartOnChange === false) {
+          this.options.logger.debug({ peer: name }, "remote cluster configuration changed; its state is read from elsewhere, so nothing restarts");
+          continue;
+        }
         this.options.logger.info({ peer: name, endpoints: peer.endpoints }, "remote cluster configuration changed; reconnecting");
         entry.worker.restart();
       }
