@@ -89,7 +89,7 @@ spec:
       row("apply → all Running", running),
       row("apply → all answering HTTP", answering),
       "",
-      `Each pod is a network namespace wired by the CNI plugin (a separate process per ADD) and a Node.js HTTP server process; on this 2-core machine pod start-up is bound by process start time (~${fmt((percentile(running, 50) / replicas) * 1000, 0)} ms of wall time per pod).`,
+      `Each pod is a network namespace wired by the CNI plugin (a Node.js process per ADD, plus ~10 \`ip\` commands) and a Node.js HTTP server process. The pod runner starts pods in parallel and each agent folds concurrent ADDs into shared reconciles, so on this 2-core machine start-up is bound by CPU: ~0.5 s of CPU per pod across plugin, server, agents and etcd, and ~1 s per \`trellis get pods\` poll (~${fmt((percentile(running, 50) / replicas) * 1000, 0)} ms of wall time per pod). Until 2026-11-23 the pod server loaded the whole CLI (~0.9 s of CPU per pod) and 50 pods took ~40 s.`,
     ].join("\n"),
   };
 }
