@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { controlDaemon, labDown, labStatus, labUp } from "../../lab/lab.js";
 import { loadConfig, resolveContext } from "../config-file.js";
-import { runPodServer } from "../../lab/pod-server.js";
+import { podServerMain } from "../../lab/pod-server-main.js";
 import { formatTable, parseOutputFormat, printStructured } from "../output.js";
 import { UserError } from "../user-error.js";
 import { registerPodRunnerCommand } from "./pod-runner.js";
@@ -88,9 +88,10 @@ export function registerLabCommands(program: Command): void {
     .requiredOption("--node <node>")
     .requiredOption("--cluster <cluster>")
     .option("--ports <list>", "comma-separated ports", "80")
+    // bin/trellis.js runs this without loading the CLI (src/lab/pod-server-main.ts); this entry
+    // serves `--help` and a CLI started some other way, through the same parser.
     .action(async (o: { name: string; namespace: string; node: string; cluster: string; ports: string }) => {
-      const ports = o.ports.split(",").map((p) => intOption(p, "--ports", 1, 65535));
-      await runPodServer({ pod: o.name, namespace: o.namespace, node: o.node, cluster: o.cluster }, ports);
+      await podServerMain(["--name", o.name, "--namespace", o.namespace, "--node", o.node, "--cluster", o.cluster, "--ports", o.ports]);
       await new Promise(() => undefined); // serve until killed
     });
 
