@@ -24,9 +24,26 @@ export function trellis(args: readonly string[], options: { allowFailure?: boole
   const r = spawnSync(process.execPath, [BIN, ...args], { env, encoding: "utf8", timeout: options.timeoutMs ?? 240_000 });
   const out = { code: r.status ?? 1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
   if (out.code !== 0 && !options.allowFailure) {
-    throw new Error(`trellis ${args.join(" ")} exited ${out.code}\nstdout: ${out.stdout}\nstderr: ${out.stderr}`);
+    const extra = args[0] === "clustermesh" && args.includes("--wait") ? `\n${meshDiagnostics()}` : "";
+    throw new Error(`trellis ${args.join(" ")} exited ${out.code}\nstdout: ${out.stdout}\nstderr: ${out.stderr}${extra}`);
   }
   return out;
+}
+
+/**
+ * When a mesh does not come up, the kernel state on the path between clusters: each control
+ * plane's routes (the load-balancer pools must be routed) and each node's service frontends (the
+ * load-balancer IP must be DNATed where the route leads), so a rare failure explains itself.
+ */
+function meshDiagnostics(): string {
+  const sh = (args: string[]) => spawnSync("ip", args, { encoding: "utf8" }).stdout.trim();
+  const namespaces = sh(["netns", "list"]).split("\n").map((l) => l.split(" ")[0]!).filter((n) => /^trl-c\d+-(cp|n\d+)$/.test(n)).sort();
+  const parts = namespaces.map((ns) => {
+    const routes = sh(["-n", ns, "route", "show"]);
+    const lb = ns.endsWith("-cp") ? "" : `\n  nft lb: ${sh(["netns", "exec", ns, "nft", "list", "map", "ip", "trellis_lb", "service_ips"]).replace(/\s+/g, " ").slice(0, 1500)}`;
+    return `${ns}:\n  routes: ${routes.replace(/\n/g, "; ")}${lb}`;
+  });
+  return `diagnostics:\n${parts.join("\n")}`;
 }
 
 export function trellisJson<T>(args: readonly string[]): T {
