@@ -1,10 +1,10 @@
 import { clusterNameProblem, type ClusterInfo } from "../cluster/index.js";
-import { CompactedError, type KvStore } from "../kvstore/index.js";
+import type { KvStore } from "../kvstore/index.js";
 import { subsystemLogger, type Logger } from "../log/logger.js";
-import type { DecodeContext, DecodeResult } from "../state/index.js";
-import { RecordWatcher, type RecordEvent } from "../state/watcher.js";
+import type { RecordEvent, RecordWatcher } from "../state/watcher.js";
 import type { BackoffOptions } from "./backoff.js";
-import { MESH_KINDS, decodeKind, perKind, sourceCanaryKeyOf, sourcePrefixOf, type MeshKind, type MeshRecords, type PerKind } from "./kinds.js";
+import { MESH_KINDS, perKind, type MeshKind, type MeshRecords, type PerKind } from "./kinds.js";
+import { watchPeerKinds } from "./peer-kind-watchers.js";
 import { PeerConnection, type ConfigCheck, type PeerSession, type SessionStart } from "./peer-connection.js";
 import { RejectionCounter } from "./rejections.js";
 import type { RemoteClusterStatus } from "./status.js";
@@ -169,39 +169,21 @@ export class RemoteCluster {
     this.mode = cached ? "cache" : "direct";
     const session: Session = { seen: perKind(() => new Set()), synced: perKind(() => false), watchers: [], startedAt: performance.now() };
     this.session = session;
-    const ctx: DecodeContext = { cluster: start.peer };
-    // A compacted history is the list-watch helper's business: it lists again and reports the gap.
-    const onError = (error: Error) => {
-      if (!(error instanceof CompactedError)) start.fail(error);
-    };
-    for (const kind of MESH_KINDS) {
-      session.watchers.push(
-        new RecordWatcher<Held>(start.store, {
-          prefix: sourcePrefixOf(kind, this.name, cached),
-          decode: (key, value) => this.decode(kind, key, value, ctx),
-          onEvent: (e) => this.onEvent(session, kind, e),
-          canaryKey: start.config.capabilities.syncedCanaries ? sourceCanaryKeyOf(kind, this.name, cached) : undefined,
-          listWatch: { onError },
-          logger: this.log,
-        }),
-      );
-    }
+    session.watchers.push(
+      ...watchPeerKinds<Held>(start, {
+        peer: this.name,
+        rejected: this.rejected,
+        keep: (record, raw) => ({ record, raw }),
+        onEvent: (kind, e) => this.onEvent(session, kind, e),
+        logger: this.log,
+      }),
+    );
     return {
       stop: async () => {
         if (this.session === session) this.session = undefined;
         await Promise.all(session.watchers.map((w) => w.stop()));
       },
     };
-  }
-
-  private decode(kind: MeshKind, key: string, value: Buffer, ctx: DecodeContext): DecodeResult<Held> {
-    const r = decodeKind(kind, key, value, ctx);
-    if (!r.ok) {
-      this.rejected.refuse(key, value, r.error);
-      return r;
-    }
-    this.rejected.accept(key);
-    return { ok: true, record: { record: r.record, raw: value } };
   }
 
   private onEvent(session: Session, kind: MeshKind, e: RecordEvent<Held>): void {

@@ -1,10 +1,11 @@
 import { clusterNameProblem, type ClusterInfo } from "../../cluster/index.js";
-import { CompactedError, type KvStore } from "../../kvstore/index.js";
+import type { KvStore } from "../../kvstore/index.js";
 import { subsystemLogger, type Logger } from "../../log/logger.js";
-import { stateToCacheKey, type DecodeContext, type DecodeResult } from "../../state/index.js";
-import { RecordWatcher, type RecordEvent } from "../../state/watcher.js";
+import { stateToCacheKey } from "../../state/index.js";
+import type { RecordEvent, RecordWatcher } from "../../state/watcher.js";
 import { resolveBackoff, type Backoff, type BackoffOptions } from "../backoff.js";
-import { MESH_KINDS, decodeKind, perKind, sourceCanaryKeyOf, sourcePrefixOf, type MeshKind, type PerKind } from "../kinds.js";
+import { MESH_KINDS, perKind, type MeshKind, type PerKind } from "../kinds.js";
+import { watchPeerKinds } from "../peer-kind-watchers.js";
 import { PeerConnection, type ConfigCheck, type PeerSession, type SessionStart } from "../peer-connection.js";
 import { RejectionCounter } from "../rejections.js";
 import type { ReflectorStatus } from "../status.js";
@@ -159,39 +160,21 @@ export class Reflector {
     const cached = start.config.capabilities.cached;
     const session: Session = { seen: perKind(() => new Set()), listed: perKind(() => false), watchers: [], startedAt: performance.now() };
     this.session = session;
-    const ctx: DecodeContext = { cluster: start.peer };
-    const onError = (error: Error) => {
-      if (!(error instanceof CompactedError)) start.fail(error);
-    };
-    for (const kind of MESH_KINDS) {
-      session.watchers.push(
-        new RecordWatcher<Buffer>(start.store, {
-          prefix: sourcePrefixOf(kind, this.name, cached),
-          decode: (key, value) => this.check(kind, key, value, ctx),
-          onEvent: (e) => this.onEvent(session, writer, kind, cached, e),
-          canaryKey: start.config.capabilities.syncedCanaries ? sourceCanaryKeyOf(kind, this.name, cached) : undefined,
-          listWatch: { onError },
-          logger: this.log,
-        }),
-      );
-    }
+    session.watchers.push(
+      ...watchPeerKinds<Buffer>(start, {
+        peer: this.name,
+        rejected: this.rejected,
+        keep: (_record, raw) => raw, // what is copied is the bytes themselves
+        onEvent: (kind, e) => this.onEvent(session, writer, kind, cached, e),
+        logger: this.log,
+      }),
+    );
     return {
       stop: async () => {
         if (this.session === session) this.session = undefined;
         await Promise.all(session.watchers.map((w) => w.stop()));
       },
     };
-  }
-
-  /** Decodes only to judge the record; what is copied is `value` itself. */
-  private check(kind: MeshKind, key: string, value: Buffer, ctx: DecodeContext): DecodeResult<Buffer> {
-    const r = decodeKind(kind, key, value, ctx);
-    if (!r.ok) {
-      this.rejected.refuse(key, value, r.error);
-      return r;
-    }
-    this.rejected.accept(key);
-    return { ok: true, record: value };
   }
 
   private onEvent(session: Session, writer: CacheWriter, kind: MeshKind, cached: boolean, e: RecordEvent<Buffer>): void {
