@@ -1,13 +1,10 @@
 import { existsSync } from "node:fs";
 import { run } from "../util/exec.js";
+import { NETNS_DIR, netnsPath, netnsPids } from "../util/netns.js";
 
 /** Named network namespaces (`ip netns`, bound under /run/netns) for the health endpoint. */
 
-export const NETNS_DIR = "/run/netns";
-
-export function netnsPath(name: string): string {
-  return `${NETNS_DIR}/${name}`;
-}
+export { NETNS_DIR, netnsPath, netnsPids };
 
 /** Whether the name is bound to a namespace that can be entered (a stale file after a crash is not). */
 export async function netnsUsable(name: string): Promise<boolean> {
@@ -26,16 +23,6 @@ export async function ensureNetns(name: string): Promise<boolean> {
   return true;
 }
 
-/** PIDs of the processes inside the namespace (none when it does not exist). */
-export async function netnsPids(name: string): Promise<number[]> {
-  if (!existsSync(netnsPath(name))) return [];
-  const r = await run("ip", ["netns", "pids", name], { allowFailure: true });
-  return r.stdout
-    .split(/\s+/)
-    .filter(Boolean)
-    .map(Number)
-    .filter((n) => Number.isInteger(n) && n > 0);
-}
 
 /** Deletes the namespace (its interfaces go with it); a missing one is not an error. */
 export async function deleteNetns(name: string): Promise<void> {

@@ -1,4 +1,7 @@
 import { run, runJson } from "../util/exec.js";
+import { netnsPids } from "../util/netns.js";
+
+export { netnsPids };
 
 /** Named network namespaces (/run/netns/NAME) and the processes inside them. */
 
@@ -15,14 +18,6 @@ export async function ensureNetns(name: string, existing?: ReadonlySet<string>):
   return true;
 }
 
-export async function netnsPids(name: string): Promise<number[]> {
-  const r = await run("ip", ["netns", "pids", name], { allowFailure: true });
-  return r.stdout
-    .split(/\s+/)
-    .filter(Boolean)
-    .map(Number)
-    .filter((n) => Number.isInteger(n) && n > 0);
-}
 
 function alive(pid: number): boolean {
   try {

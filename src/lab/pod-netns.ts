@@ -1,5 +1,9 @@
 import { createHash } from "node:crypto";
 import { LAB_PREFIX } from "./address-plan.js";
+import { netnsPath } from "../util/netns.js";
+
+/** The path a runtime hands the CNI plugin as CNI_NETNS. */
+export { netnsPath };
 
 /**
  * A pod's network namespace in the lab: `<prefix>c<cluster>-pod-<8 hex of sha256("<ns>/<name>")>`.
@@ -7,9 +11,6 @@ import { LAB_PREFIX } from "./address-plan.js";
  * cluster index keeps two clusters' pods of the same name apart; the prefix lets `lab down` (and a
  * test's cleanup) find exactly what was made.
  */
-
-/** Where `ip netns add` binds named namespaces; CNI_NETNS is given as a path under it. */
-export const NETNS_RUN_DIR = "/run/netns";
 
 const PREFIX_CHARS = /^[A-Za-z0-9_.-]*$/;
 
@@ -39,7 +40,3 @@ export function podNetnsName(clusterIndex: number, namespace: string, name: stri
   return `${podNetnsNamePrefix(clusterIndex, prefix)}${hash}`;
 }
 
-/** The path a runtime hands the CNI plugin as CNI_NETNS. */
-export function netnsPath(netns: string): string {
-  return `${NETNS_RUN_DIR}/${netns}`;
-}
